@@ -1,0 +1,72 @@
+"""`segwarehouse` command line: generate data, run the pipeline, show what it produced."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from .paths import get_paths
+
+
+def _parse_overrides(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--dirt expects NAME=RATE, got {item!r}")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise SystemExit(f"--dirt {key}: rate must be a number, got {value!r}") from None
+    return out
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .generator import DirtRates, GeneratorConfig, generate
+
+    try:
+        dirt = DirtRates().scaled(args.dirt_scale).with_overrides(_parse_overrides(args.dirt))
+        cfg = GeneratorConfig(users=args.users, days=args.days, seed=args.seed, start_date=args.start_date,
+                              events_per_user=args.events_per_user, dirt=dirt)
+    except ValueError as exc:
+        raise SystemExit(f"segwarehouse generate: {exc}") from None
+    raw = Path(args.out) if args.out else get_paths().raw
+    truth = Path(args.truth_out) if args.truth_out else raw.parent / "truth"
+    manifest = generate(cfg, raw, truth, log=print if args.verbose else None)
+    c = manifest["counts"]
+    print(f"generated {manifest['persons']} persons over {cfg.days} days "
+          f"({cfg.start_date} .. {manifest['end_date']}) in {manifest['seconds']} s")
+    print(f"  events {c.get('events_rows', 0):,}  orders {c.get('orders_rows', 0):,}  "
+          f"order items {c.get('order_items_rows', 0):,}  contacts {c.get('contacts_rows', 0):,}")
+    print(f"  landing zone: {raw}\n  ground truth: {truth}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="segwarehouse", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write synthetic CRM/web/shop files into a landing zone")
+    g.add_argument("--users", type=int, default=5000, help="number of real persons (default 5000)")
+    g.add_argument("--days", type=int, default=90, help="days of history (default 90)")
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--start-date", type=date.fromisoformat, default=date(2026, 1, 1))
+    g.add_argument("--events-per-user", type=float, default=30.0, help="mean web events per person")
+    g.add_argument("--out", help="landing zone folder (default $SEGWAREHOUSE_DATA/raw)")
+    g.add_argument("--truth-out", help="ground-truth folder (default: <out>/../truth)")
+    g.add_argument("--dirt-scale", type=float, default=1.0, help="multiply every dirt rate (0 = clean data)")
+    g.add_argument("--dirt", action="append", default=[], metavar="NAME=RATE", help="override one dirt rate")
+    g.add_argument("-v", "--verbose", action="store_true")
+    g.set_defaults(func=cmd_generate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

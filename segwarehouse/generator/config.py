@@ -1,0 +1,61 @@
+"""Parameters of a synthetic landing-zone run: scale, seed and how much dirt to plant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+
+
+@dataclass(frozen=True)
+class DirtRates:
+    """Probabilities of each kind of planted defect (per person, contact, order or event as named)."""
+
+    crm_duplicate_person: float = 0.05  # person gets a 2nd CRM contact with re-written email/phone
+    crm_exact_duplicate_row: float = 0.01  # contact row repeated verbatim in the same file
+    crm_update: float = 0.05  # contact re-delivered later with changed tier/consent
+    missing_field: float = 0.05  # each optional CRM field left empty
+    impossible_age: float = 0.005  # birth_date giving an age outside 0..120
+    placeholder_email: float = 0.005  # test@test.com and friends, shared by unrelated people
+    shared_phone_person: float = 0.003  # person whose phone is a business number many people give
+    shared_device_person: float = 0.003  # person who also logs in on a shared (family/cafe) device
+    bad_amount: float = 0.005  # completed order with zero or negative amount
+    unknown_currency: float = 0.003
+    future_timestamp: float = 0.001  # event/order dated years ahead
+    unparseable_timestamp: float = 0.001
+    malformed_line: float = 0.001  # broken JSON / CSV line
+    late_event: float = 0.02  # event delivered 1-3 days after it happened
+    redelivered_event: float = 0.005  # event delivered again the next day (same event_id)
+    missing_event_id: float = 0.0005
+
+    def scaled(self, factor: float) -> DirtRates:
+        """All rates multiplied by `factor` (0 gives clean data)."""
+        return replace(self, **{f.name: min(1.0, getattr(self, f.name) * factor) for f in fields(self)})
+
+    def with_overrides(self, overrides: dict[str, float]) -> DirtRates:
+        unknown = set(overrides) - {f.name for f in fields(self)}
+        if unknown:
+            raise ValueError(f"unknown dirt rate(s): {sorted(unknown)}; known: {[f.name for f in fields(self)]}")
+        bad = {k: v for k, v in overrides.items() if not 0.0 <= v <= 1.0}
+        if bad:
+            raise ValueError(f"dirt rates must be within 0..1, got {bad}")
+        return replace(self, **overrides)
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """What to generate. Deterministic: the same config gives byte-identical files."""
+
+    users: int = 5000
+    days: int = 90
+    seed: int = 42
+    start_date: date = date(2026, 1, 1)
+    events_per_user: float = 30.0  # target mean number of web events per person over the window
+    dirt: DirtRates = field(default_factory=DirtRates)
+
+    def __post_init__(self) -> None:
+        if self.users < 10:
+            raise ValueError(f"users must be >= 10, got {self.users}")
+        if self.days < 14:
+            raise ValueError(f"days must be >= 14 (personas need a history), got {self.days}")
+        if self.events_per_user <= 0:
+            raise ValueError(f"events_per_user must be > 0, got {self.events_per_user}")
