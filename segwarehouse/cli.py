@@ -44,6 +44,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import print_summary, run_demo
+
+    paths = get_paths()
+    print_summary(run_demo(paths), paths)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segwarehouse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -60,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dirt", action="append", default=[], metavar="NAME=RATE", help="override one dirt rate")
     g.add_argument("-v", "--verbose", action="store_true")
     g.set_defaults(func=cmd_generate)
+
+    d = sub.add_parser("demo", help="generate data and run the whole pipeline on the embedded DuckDB")
+    d.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -1,0 +1,35 @@
+# segwarehouse: the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# pip on these machines warns about every missing local index folder; keep real errors visible
+PIP_FILTER := grep -v "is ignored: it is neither a file nor a directory" || true
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing segwarehouse and its stack into $(VENV) (about a minute on a fresh machine)"
+	@set -o pipefail; $(BIN)/pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | $(PIP_FILTER)
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install everything
+
+demo: $(STAMP) ## generate data and run the whole pipeline end to end on the embedded DuckDB
+	$(BIN)/segwarehouse demo
+
+test: $(STAMP) ## lint and run the full test suite
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+bench: $(STAMP) ## run the benchmarks (not part of the tests)
+	$(BIN)/python -m benchmarks.run
+
+clean: ## remove generated data and build output (keeps .venv)
+	rm -rf data var dbt_project/target dbt_project/logs

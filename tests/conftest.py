@@ -1,0 +1,31 @@
+"""Shared fixtures: one generated landing zone per test session, reused by every stage's tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from segwarehouse.generator import GeneratorConfig, generate
+from segwarehouse.paths import Paths
+
+# small but complete: every persona, every kind of dirt, 60 days of history
+TEST_DATA = GeneratorConfig(users=2000, days=60, seed=7)
+
+
+@pytest.fixture(scope="session")
+def landing_zone(tmp_path_factory) -> Paths:
+    """A generated landing zone (data/raw + data/truth) in a temp project data folder."""
+    data = tmp_path_factory.mktemp("data")
+    generate(TEST_DATA, data / "raw", data / "truth")
+    return Paths(home=Path(__file__).resolve().parent.parent, data=data)
+
+
+@pytest.fixture
+def isolated_env(monkeypatch, tmp_path) -> Paths:
+    """Point every SEGWAREHOUSE_* variable at a fresh temp folder for one test."""
+    for key in [k for k in os.environ if k.startswith("SEGWAREHOUSE_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("SEGWAREHOUSE_DATA", str(tmp_path / "data"))
+    return Paths(home=Path(__file__).resolve().parent.parent, data=tmp_path / "data")
