@@ -1,0 +1,131 @@
+{#- One row per person with web activity: engagement inputs over the last 28 days, 30-day trends,
+    preferences and behavioural triggers (cart abandonment, repeat visits, product interest). -#}
+{%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" -%}
+{%- set as_of_end = "(cast('" ~ as_of_date() ~ "' as date) + interval 1 day)" -%}
+with events as (
+    select * from {{ ref('fct_events') }} where person_id is not null
+),
+
+sessions as (
+    select * from {{ ref('fct_sessions') }} where person_id is not null
+),
+
+event_stats as (
+    select
+        person_id,
+        min(event_at) as first_event_at,
+        max(event_at) as last_event_at,
+        count(*) filter (where event_date > {{ as_of }} - 30) as events_last_30d,
+        count(*) filter (where event_date <= {{ as_of }} - 30 and event_date > {{ as_of }} - 60) as events_prev_30d,
+        count(*) filter (where event_date > {{ as_of }} - 28 and event_type in ('page_view', 'product_view')) as page_views_28d,
+        count(*) filter (where event_date > {{ as_of }} - 28 and event_type = 'email_open') as email_opens_28d,
+        count(*) filter (where event_date > {{ as_of }} - 28 and event_type = 'email_click') as email_clicks_28d
+    from events
+    group by person_id
+),
+
+session_stats as (
+    select
+        person_id,
+        count(*) as sessions_count,
+        count(*) filter (where session_date > {{ as_of }} - 30) as sessions_last_30d,
+        count(*) filter (where session_date > {{ as_of }} - 28) as sessions_28d,
+        avg(duration_seconds) filter (where session_date > {{ as_of }} - 28) / 60.0 as avg_session_minutes
+    from sessions
+    group by person_id
+),
+
+preferences as (
+    select person_id, first(device order by n desc, device) as preferred_device
+    from (select person_id, device, count(*) as n from sessions group by 1, 2)
+    group by person_id
+),
+
+channels as (
+    select person_id, first(channel order by n desc, channel) as preferred_channel
+    from (select person_id, channel, count(*) as n from sessions group by 1, 2)
+    group by person_id
+),
+
+categories as (
+    select
+        person_id,
+        first(category order by n desc, category) as top_category,
+        max(n) / sum(n) as top_category_share
+    from (
+        select person_id, category, count(*) as n
+        from events
+        where category is not null and event_type in ('page_view', 'product_view', 'add_to_cart', 'purchase', 'search')
+        group by 1, 2
+    )
+    group by person_id
+),
+
+repeat_visits as (
+    select person_id, max(n) >= 2 as is_repeat_visitor
+    from (
+        select person_id, date_trunc('week', session_date) as week, count(*) as n
+        from sessions where session_date > {{ as_of }} - 28
+        group by 1, 2
+    )
+    group by person_id
+),
+
+interest as (
+    select person_id, first(category order by n desc, category) as product_interest_category
+    from (
+        select person_id, date_trunc('week', event_date) as week, category, count(*) as n
+        from events
+        where event_type = 'product_view' and event_date > {{ as_of }} - 28 and category is not null
+        group by 1, 2, 3
+    )
+    where n > 3
+    group by person_id
+),
+
+carts as (
+    select
+        person_id,
+        event_at,
+        min(case when event_type = 'purchase' then event_at end) over (
+            partition by person_id order by event_at, event_id rows between current row and unbounded following
+        ) as next_purchase_at,
+        event_type
+    from events
+    where event_type in ('add_to_cart', 'purchase')
+),
+
+abandonment as (
+    select
+        person_id,
+        count(*) filter (where event_at > {{ as_of_end }} - interval 30 day) as abandoned_carts_30d,
+        bool_or(event_at > {{ as_of_end }} - interval 8 day) as has_abandoned_cart
+    from carts
+    where event_type = 'add_to_cart'
+      and event_at <= {{ as_of_end }} - interval 24 hour
+      and (next_purchase_at is null or next_purchase_at > event_at + interval 24 hour)
+    group by person_id
+)
+
+select
+    event_stats.*,
+    coalesce(session_stats.sessions_count, 0) as sessions_count,
+    coalesce(session_stats.sessions_last_30d, 0) as sessions_last_30d,
+    coalesce(session_stats.sessions_28d, 0) as sessions_28d,
+    session_stats.avg_session_minutes,
+    preferences.preferred_device,
+    channels.preferred_channel,
+    categories.top_category,
+    categories.top_category_share,
+    coalesce(repeat_visits.is_repeat_visitor, false) as is_repeat_visitor,
+    interest.product_interest_category,
+    coalesce(abandonment.abandoned_carts_30d, 0) as abandoned_carts_30d,
+    coalesce(abandonment.has_abandoned_cart, false) as has_abandoned_cart
+from event_stats
+left join session_stats on session_stats.person_id = event_stats.person_id
+left join preferences on preferences.person_id = event_stats.person_id
+left join channels on channels.person_id = event_stats.person_id
+left join categories on categories.person_id = event_stats.person_id
+left join repeat_visits on repeat_visits.person_id = event_stats.person_id
+left join interest on interest.person_id = event_stats.person_id
+left join abandonment on abandonment.person_id = event_stats.person_id

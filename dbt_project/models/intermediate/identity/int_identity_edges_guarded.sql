@@ -1,0 +1,40 @@
+{#- Deterministic identity links between identifier nodes ('<type>:<value>'), minus the links that touch an
+    identifier rejected by a guard (see int_identity_rejected_identifiers). One row per distinct edge. -#}
+with contacts as (
+    select customer_id, email, phone from {{ ref('stg_crm__contacts') }}
+),
+
+logins as (
+    select distinct anonymous_id, user_id
+    from {{ ref('stg_web__events') }}
+    where anonymous_id is not null and user_id is not null
+),
+
+order_emails as (
+    select distinct customer_id, email
+    from {{ ref('stg_shop__orders') }}
+    where customer_id is not null and email is not null
+),
+
+candidate_edges as (
+    select 'customer_id:' || customer_id as node_a, 'email:' || email as node_b, 'crm_email' as link_type
+    from contacts where email is not null
+    union all
+    select 'customer_id:' || customer_id, 'phone:' || phone, 'crm_phone'
+    from contacts where phone is not null
+    union all
+    select 'anonymous_id:' || anonymous_id, 'customer_id:' || user_id, 'login'
+    from logins
+    union all
+    select 'customer_id:' || customer_id, 'email:' || email, 'order_email'
+    from order_emails
+),
+
+rejected as (
+    select node_key from {{ ref('int_identity_rejected_identifiers') }}
+)
+
+select distinct candidate_edges.node_a, candidate_edges.node_b, candidate_edges.link_type
+from candidate_edges
+where not exists (select 1 from rejected where rejected.node_key = candidate_edges.node_a)
+  and not exists (select 1 from rejected where rejected.node_key = candidate_edges.node_b)

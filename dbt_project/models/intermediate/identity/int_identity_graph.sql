@@ -1,0 +1,38 @@
+{#- Connected components of the identity graph (one row per node): label propagation as a recursive CTE
+    over integer node numbers; a node's component is the smallest node number that reaches it. Labels are
+    only pushed to larger node numbers, which keeps the work near half of the reachable pairs. -#}
+with nodes as (
+    select node_no, node_key from {{ ref('int_identity_nodes') }}
+),
+
+edges as (
+    select a.node_no as src, b.node_no as dst
+    from {{ ref('int_identity_edges_guarded') }} as e
+    inner join nodes as a on a.node_key = e.node_a
+    inner join nodes as b on b.node_key = e.node_b
+),
+
+both_directions as (
+    select src, dst from edges
+    union
+    select dst, src from edges
+),
+
+reach (node_no, label) as (
+    with recursive walk (node_no, label) as (
+        select node_no, node_no from nodes
+        union
+        select both_directions.dst, walk.label
+        from walk
+        inner join both_directions on both_directions.src = walk.node_no
+        where walk.label < both_directions.dst
+    )
+    select node_no, min(label) from walk group by node_no
+)
+
+select
+    nodes.node_key,
+    reach.label as component_no,
+    count(*) over (partition by reach.label) as component_size
+from reach
+inner join nodes on nodes.node_no = reach.node_no

@@ -1,0 +1,72 @@
+{#- One row per browsing session of one device: a new session starts after session_gap_minutes (30) of
+    inactivity. E-mail opens (pixel hits) are not visits and are left out. Incremental: see
+    sessions_recompute_prehook for how late events re-open and re-split sessions. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ sessions_recompute_prehook() }}"
+) }}
+
+with events as (
+    select
+        {{ device_key() }} as device_key,
+        event_id,
+        anonymous_id,
+        user_id,
+        event_type,
+        category,
+        device,
+        channel,
+        event_at,
+        delivery_date
+    from {{ ref('stg_web__events') }} as e
+    where event_type <> 'email_open'
+    {%- if is_incremental() %}
+      and exists (
+          select 1 from session_recompute as r
+          where r.device_key = {{ device_key() }} and e.event_at >= r.recompute_from
+      )
+    {%- endif %}
+),
+
+gaps as (
+    select
+        *,
+        case
+            when lag(event_at) over (partition by device_key order by event_at, event_id) is null
+              or event_at - lag(event_at) over (partition by device_key order by event_at, event_id)
+                 > interval {{ var('session_gap_minutes') }} minute
+            then 1 else 0
+        end as starts_session
+    from events
+),
+
+numbered as (
+    select
+        *,
+        sum(starts_session) over (
+            partition by device_key order by event_at, event_id rows between unbounded preceding and current row
+        ) as session_seq
+    from gaps
+)
+
+select
+    substr(md5(device_key || '|' || strftime(min(event_at), '%Y-%m-%dT%H:%M:%S.%f')), 1, 20) as session_id,
+    device_key,
+    max(anonymous_id) as anonymous_id,
+    max(user_id) as user_id,
+    min(event_at) as session_start_at,
+    max(event_at) as session_end_at,
+    date_diff('second', min(event_at), max(event_at)) as duration_seconds,
+    round(date_diff('second', min(event_at), max(event_at)) / 60.0, 2) as duration_minutes,
+    count(*) as n_events,
+    count(*) filter (where event_type in ('page_view', 'product_view')) as n_page_views,
+    count(*) filter (where event_type = 'product_view') as n_product_views,
+    bool_or(event_type = 'add_to_cart') as has_add_to_cart,
+    bool_or(event_type = 'purchase') as has_purchase,
+    bool_or(event_type = 'login') as has_login,
+    first(device order by event_at, event_id) as device,
+    first(channel order by event_at, event_id) as channel,
+    max(delivery_date) as last_delivery_date
+from numbered
+group by device_key, session_seq

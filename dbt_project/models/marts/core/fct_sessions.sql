@@ -1,0 +1,32 @@
+{#- One row per session (30-minute inactivity rule) with the person it belongs to: the logged-in user's
+    person when the session had a login, else the device's person. -#}
+with sessions as (
+    select * from {{ ref('int_sessions_sessionized') }}
+),
+
+person_map as (
+    select node_key, person_id from {{ ref('int_person_map') }}
+)
+
+select
+    sessions.session_id,
+    coalesce(by_user.person_id, by_device.person_id) as person_id,
+    sessions.device_key,
+    sessions.anonymous_id,
+    sessions.user_id,
+    sessions.session_start_at,
+    sessions.session_end_at,
+    cast(sessions.session_start_at as date) as session_date,
+    sessions.duration_seconds,
+    sessions.duration_minutes,
+    sessions.n_events,
+    sessions.n_page_views,
+    sessions.n_product_views,
+    sessions.has_add_to_cart,
+    sessions.has_purchase,
+    sessions.has_login,
+    sessions.device,
+    sessions.channel
+from sessions
+left join person_map as by_user on by_user.node_key = 'customer_id:' || sessions.user_id
+left join person_map as by_device on by_device.node_key = sessions.device_key

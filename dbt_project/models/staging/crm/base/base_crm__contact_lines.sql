@@ -1,0 +1,94 @@
+{#- Every line of every CRM contacts file delivered up to as_of_date, split into fields and checked. -#}
+{%- set header = 'customer_id,email,phone,first_name,last_name,birth_date,gender,city,country,signup_at,marketing_consent,loyalty_tier,income_bracket,interests,updated_at' -%}
+{%- set files = landing_files('crm/contacts', '*.csv') -%}
+
+with lines as (
+    {{ read_lines(files) }}
+),
+
+headers as (
+    select source_file, line as header_line from lines where line_no = 1
+),
+
+fields as (
+    select
+        lines.source_file,
+        lines.delivery_date,
+        lines.line_no,
+        lines.line,
+        headers.header_line,
+        {{ csv_fields('lines.line') }} as f
+    from lines
+    left join headers on headers.source_file = lines.source_file
+    where lines.line_no > 1 and lines.line <> ''
+),
+
+typed as (
+    select
+        source_file,
+        delivery_date,
+        line_no,
+        line,
+        header_line,
+        len(f) as n_fields,
+        nullif(trim(f[1]), '') as customer_id,
+        nullif(f[2], '') as email_raw,
+        nullif(f[3], '') as phone_raw,
+        nullif(trim(f[4]), '') as first_name,
+        nullif(trim(f[5]), '') as last_name,
+        try_cast(nullif(f[6], '') as date) as birth_date_raw,
+        nullif(upper(trim(f[7])), '') as gender_raw,
+        nullif(trim(f[8]), '') as city,
+        nullif(upper(trim(f[9])), '') as country,
+        {{ parse_utc("nullif(f[10], '')") }} as signup_at,
+        lower(trim(f[11])) in ('true', 'yes', '1', 'y') as has_marketing_consent,
+        coalesce(nullif(lower(trim(f[12])), ''), 'none') as loyalty_tier,
+        nullif(trim(f[13]), '') as income_bracket,
+        nullif(trim(f[14]), '') as interests,
+        {{ parse_utc("nullif(f[15], '')") }} as updated_at,
+        f
+    from fields
+),
+
+checked as (
+    select
+        *,
+        case
+            when header_line <> '{{ header }}' then 'header mismatch: expected ' || '{{ header }}'
+            when n_fields <> 15 then 'malformed line: ' || n_fields || ' fields, expected 15'
+            when customer_id is null then 'missing customer_id'
+            when updated_at is null then 'unparseable updated_at'
+            when signup_at is null and nullif(f[10], '') is not null then 'unparseable signup_at'
+        end as reject_reason,
+        case
+            when birth_date_raw is null and nullif(f[6], '') is not null then 'unparseable birth_date (nulled)'
+            when date_sub('year', birth_date_raw, cast('{{ as_of_date() }}' as date)) not between 0 and 120
+                or birth_date_raw > cast('{{ as_of_date() }}' as date)
+                then 'impossible age (birth_date nulled)'
+        end as field_issue
+    from typed
+)
+
+select
+    source_file,
+    delivery_date,
+    line_no,
+    line,
+    reject_reason,
+    field_issue,
+    customer_id,
+    {{ normalize_email('email_raw') }} as email,
+    {{ normalize_phone('phone_raw') }} as phone,
+    first_name,
+    last_name,
+    case when field_issue is null then birth_date_raw end as birth_date,
+    case when gender_raw in ('F', 'M', 'X') then gender_raw else 'unknown' end as gender,
+    city,
+    country,
+    signup_at,
+    has_marketing_consent,
+    loyalty_tier,
+    income_bracket,
+    interests,
+    updated_at
+from checked

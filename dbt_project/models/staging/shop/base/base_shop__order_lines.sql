@@ -1,0 +1,56 @@
+{#- Every line of the shop order files delivered up to as_of_date, split into fields and checked. -#}
+{%- set header = 'order_id,customer_id,email,ordered_at,currency,amount,status,store_channel,updated_at' -%}
+{%- set files = landing_files('shop/orders', '*.csv') -%}
+
+with lines as (
+    {{ read_lines(files) }}
+),
+
+headers as (
+    select source_file, line as header_line from lines where line_no = 1
+),
+
+fields as (
+    select lines.*, headers.header_line, {{ csv_fields('lines.line') }} as f
+    from lines
+    left join headers on headers.source_file = lines.source_file
+    where lines.line_no > 1 and lines.line <> ''
+),
+
+typed as (
+    select
+        source_file,
+        delivery_date,
+        line_no,
+        line,
+        header_line,
+        len(f) as n_fields,
+        nullif(trim(f[1]), '') as order_id,
+        nullif(trim(f[2]), '') as customer_id,
+        {{ normalize_email('f[3]') }} as email,
+        {{ parse_utc("nullif(f[4], '')") }} as ordered_at,
+        upper(trim(f[5])) as currency,
+        try_cast(nullif(trim(f[6]), '') as decimal(18, 2)) as amount,
+        lower(trim(f[7])) as status,
+        coalesce(nullif(lower(trim(f[8])), ''), 'unknown') as store_channel,
+        coalesce({{ parse_utc("nullif(f[9], '')") }}, {{ parse_utc("nullif(f[4], '')") }}) as updated_at,
+        f
+    from fields
+)
+
+select
+    source_file || ':' || line_no as line_key,
+    * exclude (f, header_line, n_fields),
+    case
+        when header_line <> '{{ header }}' then 'header mismatch: expected ' || '{{ header }}'
+        when n_fields <> 9 then 'malformed line: ' || n_fields || ' fields, expected 9'
+        when order_id is null then 'missing order_id'
+        when customer_id is null and email is null then 'no customer_id or email'
+        when ordered_at is null then 'unparseable ordered_at'
+        when ordered_at >= delivery_date + interval {{ var('future_tolerance_days') + 1 }} day then 'future ordered_at'
+        when currency not in (select currency from {{ ref('fx_rates') }}) then 'unknown currency ' || coalesce(currency, '')
+        when amount is null then 'unparseable amount'
+        when status not in ('completed', 'refunded', 'cancelled') then 'unknown status ' || coalesce(status, '')
+        when status = 'completed' and amount <= 0 then 'non-positive amount on a completed order'
+    end as reject_reason
+from typed

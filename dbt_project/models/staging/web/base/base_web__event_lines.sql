@@ -1,0 +1,64 @@
+{#- Every line of the web-analytics event files, parsed and checked. Incremental: a run re-reads only the
+    delivery partitions from (latest loaded - lookback_days) on, replacing those lines by their line key. -#}
+{{ config(materialized='incremental', unique_key='line_key', incremental_strategy='delete+insert') }}
+
+{%- set since = incremental_since(this) if is_incremental() else none -%}
+{%- set files = landing_files('web/events', '*.jsonl', since) -%}
+
+with lines as (
+    {{ read_lines(files) }}
+),
+
+parsed as (
+    select
+        source_file,
+        delivery_date,
+        line_no,
+        line,
+        case when json_valid(line) and starts_with(ltrim(line), '{') then json_transform(line, '{
+            "event_id": "VARCHAR", "anonymous_id": "VARCHAR", "user_id": "VARCHAR", "session_hint": "VARCHAR",
+            "event_type": "VARCHAR", "page_url": "VARCHAR", "product_id": "VARCHAR", "category": "VARCHAR",
+            "search_query": "VARCHAR", "order_id": "VARCHAR", "campaign_id": "VARCHAR", "device": "VARCHAR",
+            "channel": "VARCHAR", "event_at": "VARCHAR"}') end as j
+    from lines
+    where line <> ''
+),
+
+typed as (
+    select
+        source_file,
+        delivery_date,
+        line_no,
+        line,
+        j is not null as is_json,
+        nullif(trim(j.event_id), '') as event_id,
+        nullif(trim(j.anonymous_id), '') as anonymous_id,
+        nullif(trim(j.user_id), '') as user_id,
+        nullif(trim(j.session_hint), '') as session_hint,
+        lower(trim(j.event_type)) as event_type,
+        j.page_url,
+        nullif(trim(j.product_id), '') as product_id,
+        nullif(lower(trim(j.category)), '') as category,
+        j.search_query,
+        nullif(trim(j.order_id), '') as order_id,
+        nullif(trim(j.campaign_id), '') as campaign_id,
+        coalesce(nullif(lower(trim(j.device)), ''), 'unknown') as device,
+        coalesce(nullif(lower(trim(j.channel)), ''), 'unknown') as channel,
+        j.event_at as event_at_raw,
+        {{ parse_utc('j.event_at') }} as event_at
+    from parsed
+)
+
+select
+    source_file || ':' || line_no as line_key,
+    *,
+    case
+        when not is_json then 'malformed JSON line'
+        when event_id is null then 'missing event_id'
+        when event_type is null or event_type not in ('page_view', 'product_view', 'add_to_cart', 'checkout',
+            'purchase', 'search', 'login', 'email_open', 'email_click') then 'unknown event_type'
+        when event_at is null then 'unparseable event_at'
+        when event_at >= delivery_date + interval {{ var('future_tolerance_days') + 1 }} day then 'future event_at'
+        when anonymous_id is null and user_id is null then 'no anonymous_id or user_id'
+    end as reject_reason
+from typed

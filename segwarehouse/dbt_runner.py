@@ -1,0 +1,108 @@
+"""Run dbt programmatically against the project's DuckDB warehouse (used by Airflow tasks, the CLI, tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from .paths import Paths, get_paths
+
+_LOCK = threading.Lock()  # dbtRunner is not re-entrant; one invocation per process at a time
+
+
+class DbtRunFailed(RuntimeError):
+    """dbt finished with failed nodes (or could not run); the message names each failed node."""
+
+
+@dataclass
+class DbtResult:
+    args: list[str]
+    nodes: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for node in self.nodes:
+            out[node["status"]] = out.get(node["status"], 0) + 1
+        return out
+
+
+@contextmanager
+def _env(paths: Paths) -> Iterator[None]:
+    wanted = {
+        "SEGWAREHOUSE_DUCKDB": str(paths.warehouse),
+        "SEGWAREHOUSE_RAW": str(paths.raw),
+        "DBT_PROFILES_DIR": str(paths.dbt_project),
+        "DBT_PROJECT_DIR": str(paths.dbt_project),
+        "DBT_TARGET_PATH": str(paths.data / "dbt_target"),
+        "DBT_LOG_PATH": str(paths.data / "dbt_logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    saved = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _release_duckdb() -> None:
+    """Close dbt-duckdb's cached connection so the file is free for other readers/writers afterwards."""
+    import gc
+
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.adapters.factory import cleanup_connections, reset_adapters
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()
+    cleanup_connections()
+    reset_adapters()
+    gc.collect()
+
+
+def run_dbt(args: list[str], *, paths: Paths | None = None, vars: dict | None = None) -> DbtResult:
+    """Invoke dbt (e.g. ``["build"]``) on the project's DuckDB; raise DbtRunFailed naming failed nodes."""
+    from dbt.cli.main import dbtRunner
+
+    paths = paths or get_paths()
+    paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    cli = [*args, "--project-dir", str(paths.dbt_project), "--profiles-dir", str(paths.dbt_project)]
+    if vars:
+        cli += ["--vars", json.dumps(vars)]
+    with _LOCK, _env(paths):
+        try:
+            res = dbtRunner().invoke(cli)
+        finally:
+            _release_duckdb()
+    nodes = []
+    seconds = 0.0
+    results = getattr(res.result, "results", None) or []
+    for r in results:
+        node = getattr(r, "node", None)
+        nodes.append({
+            "name": getattr(node, "name", "?"),
+            "type": str(getattr(node, "resource_type", "")),
+            "status": str(r.status),
+            "seconds": round(r.execution_time or 0.0, 2),
+            "message": r.message or "",
+            "failures": getattr(r, "failures", None),
+        })
+        seconds += r.execution_time or 0.0
+    result = DbtResult(args=args, nodes=nodes, seconds=round(seconds, 2))
+    failed = [n for n in nodes if n["status"] in ("error", "fail", "runtime error")]
+    if failed or not res.success:
+        detail = "\n".join(f"  {n['type']} {n['name']}: {n['status']} {n['message'][:500]}" for n in failed)
+        if res.exception is not None:
+            detail += f"\n  {type(res.exception).__name__}: {res.exception}"
+        raise DbtRunFailed(f"dbt {' '.join(args)} failed:\n{detail or '  (no node results; see dbt logs)'}")
+    return result

@@ -1,0 +1,71 @@
+"""docker-compose.yml matches what the code expects (checked by `docker-compose config`; no engine here)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"}
+
+
+def _config(*profile: str) -> dict:
+    exe = shutil.which("docker-compose")
+    if exe is None:
+        pytest.fail("docker-compose is not installed: .ci/run installs Debian's docker-compose package")
+    args = [exe, *(a for p in profile for a in ("--profile", p)), "config"]
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False,
+                          env={"PATH": "/usr/bin:/bin:/usr/local/bin", "SEGWAREHOUSE_PII_KEY": "test-key"})
+    assert proc.returncode == 0, proc.stderr
+    return yaml.safe_load(proc.stdout)
+
+
+def test_local_executor_deployment_has_every_airflow_component():
+    services = _config()["services"]
+    default = {name for name, svc in services.items() if not svc.get("profiles")}
+    assert AIRFLOW_SERVICES | {"postgres", "airflow-init"} <= default
+    assert not {"airflow-worker", "redis"} & default
+    for name in AIRFLOW_SERVICES | {"postgres"}:
+        assert "healthcheck" in services[name], name
+    env = services["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/segwarehouse/dags"
+    assert env["SEGWAREHOUSE_DATA"] == "/opt/segwarehouse/data"
+
+
+def test_code_folders_are_mounted_where_the_image_expects_them():
+    services = _config()["services"]
+    targets = {str(v).split(":")[1] if isinstance(v, str) else v["target"] for v in services["airflow-scheduler"]["volumes"]}
+    for folder in ("dags", "dbt_project", "ml", "expectations", "config", "data"):
+        assert f"/opt/segwarehouse/{folder}" in targets
+        if folder != "data":
+            assert (ROOT / folder).is_dir(), f"mounted folder {folder}/ missing from the repo"
+
+
+def test_init_creates_the_single_slot_duckdb_writer_pool():
+    from segwarehouse.airflow_runner import WRITER_POOL
+
+    command = " ".join(_config()["services"]["airflow-init"]["command"])
+    assert f"airflow pools set {WRITER_POOL} 1" in command
+    assert "airflow db migrate" in command
+
+
+def test_celery_profile_adds_redis_and_workers():
+    services = _config("celery")["services"]
+    assert services["redis"]["profiles"] == ["celery"]
+    assert services["airflow-worker"]["profiles"] == ["celery"]
+    assert services["airflow-worker"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert services["airflow-worker"]["environment"]["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
+
+
+def test_pii_key_is_mandatory():
+    exe = shutil.which("docker-compose") or "docker-compose"
+    proc = subprocess.run([exe, "config"], cwd=ROOT, capture_output=True, text=True, check=False,
+                          env={"PATH": "/usr/bin:/bin:/usr/local/bin"})
+    assert proc.returncode != 0
+    assert "SEGWAREHOUSE_PII_KEY" in proc.stderr
