@@ -29,3 +29,24 @@ def isolated_env(monkeypatch, tmp_path) -> Paths:
         monkeypatch.delenv(key)
     monkeypatch.setenv("SEGWAREHOUSE_DATA", str(tmp_path / "data"))
     return Paths(home=Path(__file__).resolve().parent.parent, data=tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def warehouse(landing_zone: Paths) -> Paths:
+    """The landing zone built into a DuckDB warehouse with `dbt seed` + `dbt build` (models and tests)."""
+    from segwarehouse.dbt_runner import run_dbt
+
+    run_dbt(["seed"], paths=landing_zone)
+    run_dbt(["build"], paths=landing_zone)
+    return landing_zone
+
+
+@pytest.fixture
+def warehouse_con(warehouse: Paths):
+    """A read-only connection to the built warehouse with the ground truth folder as search path."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse.warehouse), read_only=True)
+    con.execute(f"SET file_search_path = '{warehouse.truth}'")
+    yield con
+    con.close()

@@ -1,0 +1,148 @@
+"""dbt warehouse on generated data: counts vs ground truth, identity precision/recall, quarantine, guards."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def _one(con, sql: str):
+    return con.execute(sql).fetchone()[0]
+
+
+def test_registered_persons_match_ground_truth(warehouse_con):
+    con = warehouse_con
+    truth_registered = _one(con, "select count(*) from 'persons.parquet' where is_registered")
+    truth_duplicated = _one(con, "select count(*) from 'persons.parquet' where n_crm_records = 2")
+    # a duplicate contact with neither a usable e-mail nor phone cannot be linked: it stays its own person
+    unlinkable_dups = _one(con, "select count(*) from 'identifiers.parquet' where id_type = 'customer_id' and not is_linkable")
+    registered = _one(con, "select count(*) from dim_user_profile where is_registered")
+    duplicated = _one(con, "select count(*) from dim_user_profile where n_customer_ids = 2")
+    print(f"registered persons: truth {truth_registered}, warehouse {registered}; "
+          f"with 2 CRM contacts: truth {truth_duplicated}, warehouse {duplicated}")
+    assert truth_duplicated > 50
+    assert registered == truth_registered + unlinkable_dups
+    assert duplicated == truth_duplicated - unlinkable_dups
+    assert _one(con, "select count(*) from dim_user_profile where n_customer_ids > 2") == 0
+
+
+def test_identity_resolution_precision_and_recall(warehouse_con):
+    """Pairwise precision/recall over the identifiers the deterministic links can attach (no shared ones)."""
+    con = warehouse_con
+    row = con.execute("""
+        with truth as (
+            select true_person_id, id_type || ':' || id_value as node_key
+            from 'identifiers.parquet'
+            where id_type in ('customer_id', 'anonymous_id') and is_linkable and not is_shared
+        ),
+        labelled as (
+            -- identifiers absent from the data (e.g. only in a quarantined line) count as singletons
+            select truth.true_person_id, coalesce(map.person_id, 'missing:' || truth.node_key) as person_id
+            from truth left join int_person_map as map using (node_key)
+        ),
+        pairs as (
+            select
+                (select sum(n * (n - 1) / 2) from (select count(*) n from labelled group by true_person_id, person_id)) as tp,
+                (select sum(n * (n - 1) / 2) from (select count(*) n from labelled group by person_id)) as predicted,
+                (select sum(n * (n - 1) / 2) from (select count(*) n from labelled group by true_person_id)) as actual,
+                (select count(*) from labelled) as n_identifiers
+        )
+        select tp / predicted, tp / actual, n_identifiers from pairs
+    """).fetchone()
+    precision, recall, n = row
+    print(f"identity resolution over {n} identifiers: precision {precision:.4f}, recall {recall:.4f}")
+    assert n > 3000
+    assert precision >= 0.99
+    assert recall >= 0.99
+
+
+def test_guards_keep_shared_identifiers_from_merging_people(warehouse_con):
+    con = warehouse_con
+    # shared devices that more than one person logged in on are rejected, never used as links
+    shared_seen = con.execute("""
+        select id_value from 'identifiers.parquet' where id_type = 'anonymous_id' and is_shared
+        intersect
+        select anonymous_id from stg_web__events where user_id is not null
+        group by anonymous_id having count(distinct user_id) > 1
+    """).fetchall()
+    rejected = {r[0] for r in con.execute(
+        "select id_value from int_identity_rejected_identifiers where guard = 'shared device'").fetchall()}
+    assert shared_seen
+    assert {r[0] for r in shared_seen} <= rejected
+    assert _one(con, "select count(*) from int_identity_rejected_identifiers where guard = 'placeholder value' "
+                     "and id_value = 'test@test.com'") == 1
+    # no resolved person contains identifiers of two real people
+    mixed = _one(con, """
+        select count(*) from (
+            select map.person_id from 'identifiers.parquet' as t
+            join int_person_map as map on map.node_key = t.id_type || ':' || t.id_value
+            where t.id_type in ('customer_id', 'anonymous_id') and not t.is_shared
+            group by 1 having count(distinct t.true_person_id) > 1)
+    """)
+    assert mixed == 0
+    health = con.execute("select * from identity_graph_health").df()
+    assert len(health) == 1
+    assert int(health.loc[0, "rejected_shared_device"]) == len(rejected)
+    assert int(health.loc[0, "largest_component_size"]) <= 50
+    assert int(health.loc[0, "links_login"]) > 1000
+
+
+def test_every_planted_defect_is_quarantined_with_its_reason(warehouse, warehouse_con):
+    con = warehouse_con
+    counts = json.loads((warehouse.truth / "manifest.json").read_text())["counts"]
+    got = dict(con.execute("select source_name || '|' || reason, count(*) from int_quarantine_rows group by 1").fetchall())
+
+    def reason_count(source: str, prefix: str) -> int:
+        return sum(n for key, n in got.items() if key.startswith(f"{source}|{prefix}"))
+
+    assert reason_count("web_events", "malformed JSON line") == counts["events_malformed_lines"] > 0
+    assert reason_count("web_events", "unparseable event_at") == counts["events_unparseable_ts"] > 0
+    assert reason_count("web_events", "future event_at") == counts["events_future_ts"] > 0
+    assert reason_count("web_events", "missing event_id") == counts["events_missing_id"] > 0
+    assert reason_count("shop_orders", "unknown currency") == counts["orders_unknown_currency"] > 0
+    assert reason_count("shop_orders", "non-positive amount") == counts["orders_bad_amount"] > 0
+    assert reason_count("shop_orders", "unparseable ordered_at") == counts["orders_unparseable_ts"]
+    assert reason_count("crm_contacts", "impossible age") >= counts["contacts_impossible_age"] > 0
+    # every quarantined row says where it came from
+    assert _one(con, "select count(*) from int_quarantine_rows where source_file is null or line_no is null or raw_line is null") == 0
+
+
+def test_nothing_is_lost_between_landing_and_staging(warehouse, warehouse_con):
+    con = warehouse_con
+    counts = json.loads((warehouse.truth / "manifest.json").read_text())["counts"]
+    audit = {r[0]: r[1:] for r in con.execute(
+        "select source_name, lines_in, rejected, duplicates_or_superseded, good_rows from int_source_load_audit").fetchall()}
+    for source, (lines_in, rejected, dups, good) in audit.items():
+        assert lines_in == rejected + dups + good, source
+    # every written event line is read back: rows + malformed lines
+    assert audit["web_events"][0] == counts["events_rows"] + counts["events_malformed_lines"]
+    # the only web duplicates are the re-delivered events
+    assert audit["web_events"][2] == counts["events_redelivered"]
+    assert audit["crm_contacts"][0] == counts["contacts_rows"] + counts["contacts_malformed_lines"]
+
+
+@pytest.mark.parametrize(("column", "low", "high"), [
+    ("r_score", 1, 5), ("f_score", 1, 5), ("m_score", 1, 5), ("engagement_score", 0, 100), ("age", 0, 120),
+])
+def test_profile_values_stay_in_their_ranges(warehouse_con, column, low, high):
+    lo, hi = warehouse_con.execute(f"select min({column}), max({column}) from dim_user_profile").fetchone()
+    assert low <= lo <= hi <= high
+
+
+def test_profile_reflects_planted_personas(warehouse_con):
+    """Profiles of the generator's personas differ the way the personas were planted."""
+    stats = {r[0]: r[1:] for r in warehouse_con.execute("""
+        with persona_of as (
+            select distinct map.person_id, p.persona
+            from 'identifiers.parquet' as t
+            join 'persons.parquet' as p using (true_person_id)
+            join int_person_map as map on map.node_key = t.id_type || ':' || t.id_value
+            where t.id_type = 'customer_id'
+        )
+        select persona, avg(monetary), avg(page_views_per_week), avg(days_since_last_activity), avg(tenure_days)
+        from dim_user_profile join persona_of using (person_id) group by persona
+    """).fetchall()}
+    assert stats["loyal_high_value"][0] > 3 * stats["bargain_hunter"][0]
+    assert stats["lapsed"][2] > 30 > stats["loyal_high_value"][2]
+    assert stats["new_user"][3] < 8
