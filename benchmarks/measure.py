@@ -1,0 +1,64 @@
+"""Wall time and peak RSS of a command's whole process tree (sampled), for the benchmarks."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+
+import psutil
+
+
+@dataclass
+class Measurement:
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    rows: int | None = None
+
+    @property
+    def rows_per_s(self) -> float | None:
+        return round(self.rows / self.seconds) if self.rows and self.seconds else None
+
+    def as_dict(self) -> dict:
+        return {"stage": self.name, "seconds": round(self.seconds, 2), "peak_rss_mb": round(self.peak_rss_mb),
+                "rows": self.rows, "rows_per_s": self.rows_per_s}
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def run_measured(name: str, cmd: list[str], env: dict[str, str] | None = None, interval: float = 0.1) -> Measurement:
+    """Run `cmd`, sampling the RSS of it and all its children; raise with its output if it fails."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        try:
+            ps = psutil.Process(proc.pid)
+            while not stop.is_set():
+                peak = max(peak, _tree_rss(ps))
+                time.sleep(interval)
+        except psutil.Error:
+            pass
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = proc.communicate()
+    stop.set()
+    sampler.join()
+    seconds = time.perf_counter() - t0
+    if proc.returncode:
+        raise RuntimeError(f"benchmark stage {name} failed ({proc.returncode}):\n{out[-4000:]}")
+    return Measurement(name, seconds, peak / 2**20)

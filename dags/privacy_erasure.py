@@ -1,0 +1,36 @@
+"""privacy_erasure: erase one person everywhere (GDPR/CCPA right to erasure), triggered by hand.
+
+Trigger with `{"identifier": "<email or customer_id>"}`. Resolves the person through the identity graph,
+removes every identifier of that person from the landing files, rebuilds the warehouse and the published
+file without them, purges assignment history and model training snapshots, scans every file for leftovers
+and writes an audit record that holds only a keyed hash of the identifier, never the PII itself.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+from common import DEFAULT_ARGS, START_DATE, WRITER_POOL
+
+
+@dag(
+    dag_id="privacy_erasure",
+    schedule=None,
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args={**DEFAULT_ARGS, "retries": 0},
+    params={"identifier": Param("", type="string", minLength=3, description="email or CRM customer_id")},
+    doc_md=__doc__,
+    tags=["segwarehouse", "privacy"],
+)
+def privacy_erasure():
+    @task(pool=WRITER_POOL)
+    def erase(params: dict | None = None, run_id: str | None = None) -> dict:
+        from segwarehouse import pipeline
+
+        return pipeline.erase_person((params or {}).get("identifier", ""), run_id)
+
+    erase()
+
+
+privacy_erasure()

@@ -1,0 +1,49 @@
+"""segments_retrain: weekly (and on a drift alert) retrain candidate models, gate them, then score.
+
+Inputs: the published `dim_user_profile`; the model config in `config/ml.yml`.
+Outputs: a versioned model artifact and registry row per candidate; the champion pointer moves only when the
+challenger passes the promotion gates (otherwise the reason is recorded); then everyone is re-scored.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import chain, dag, task
+from airflow.timetables.assets import AssetOrTimeSchedule
+from airflow.timetables.trigger import CronTriggerTimetable
+from assets import DRIFT_ALERT, SEGMENTS
+from common import DEFAULT_ARGS, START_DATE, WRITER_POOL
+
+
+@dag(
+    dag_id="segments_retrain",
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 3 * * 1", timezone="UTC"), assets=[DRIFT_ALERT]),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    doc_md=__doc__,
+    tags=["segwarehouse", "ml"],
+)
+def segments_retrain():
+    @task(pool=WRITER_POOL)
+    def train_and_promote(run_id: str | None = None) -> dict:
+        from segwarehouse import pipeline
+
+        return pipeline.retrain_segments(run_id)
+
+    @task(pool=WRITER_POOL)
+    def score(run_id: str | None = None) -> dict:
+        from segwarehouse import pipeline
+
+        return pipeline.score_segments(run_id)
+
+    @task(pool=WRITER_POOL, outlets=[SEGMENTS])
+    def publish_segments(run_id: str | None = None) -> dict:
+        from segwarehouse import pipeline
+
+        return pipeline.publish_segments(run_id)
+
+    chain(train_and_promote(), score(), publish_segments())
+
+
+segments_retrain()

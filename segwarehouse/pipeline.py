@@ -1,0 +1,127 @@
+"""The pipeline's stages as plain functions: what each Airflow task (and the CLI) calls.
+
+Each takes the run's date and/or run id, works on the configured paths, and returns a small
+JSON-serialisable summary (it travels through XCom). Heavy imports happen inside the functions.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from .paths import Paths, get_paths
+
+# what the serving file BI reads contains (tables missing from the warehouse are skipped)
+SERVING_TABLES = [
+    "main.dim_user_profile",
+    "main.identity_graph_health",
+    "main.int_source_load_audit",
+    "quality.data_quality_runs",
+    "segments.segment_assignments",
+    "segments.segment_profiles",
+    "segments.segment_history",
+    "segments.rule_segment_assignments",
+    "segments.model_registry",
+    "segments.champion",
+    "segments.model_selection",
+    "segments.model_stability",
+    "segments.drift_metrics",
+]
+
+
+def run_folder_name(run_id: str | None, fallback: str) -> str:
+    """A file-system safe name for a run id (Airflow run ids hold ':' and '+')."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id or fallback).strip("_")
+
+
+def _day(ds: str | date | None) -> date:
+    if ds is None:
+        raise ValueError("a run date (YYYY-MM-DD) is required")
+    return ds if isinstance(ds, date) else date.fromisoformat(str(ds)[:10])
+
+
+def check_landing(ds: str | date | None, paths: Paths | None = None) -> dict:
+    """Fail early (and retry later) when the day's files have not landed."""
+    from .landing import check_landing as check
+
+    return check(paths or get_paths(), _day(ds)).as_dict()
+
+
+def build_warehouse(ds: str | date | None, paths: Paths | None = None, *, full_refresh: bool = False) -> dict:
+    """`dbt build` (seeds, models, tests) for the run date; incremental models pick up the new partitions."""
+    from .dbt_runner import run_dbt
+
+    paths = paths or get_paths()
+    args = ["build", *(["--full-refresh"] if full_refresh else [])]
+    result = run_dbt(args, paths=paths, vars={"as_of_date": _day(ds).isoformat()})
+    return {"as_of_date": _day(ds).isoformat(), "nodes": result.counts(), "seconds": result.seconds,
+            "rows": warehouse_row_counts(paths)}
+
+
+def warehouse_row_counts(paths: Paths | None = None) -> dict[str, int]:
+    """Rows per layer of the warehouse, for summaries."""
+    import duckdb
+
+    paths = paths or get_paths()
+    tables = ["base_web__event_lines", "stg_web__events", "stg_crm__contacts", "stg_shop__orders",
+              "int_quarantine_rows", "fct_events", "fct_sessions", "fct_orders", "dim_user_profile"]
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        present = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        return {t: con.execute(f"select count(*) from main.{t}").fetchone()[0] for t in tables if t in present}
+
+
+def validate_profiles(ds: str | date | None, run_id: str | None, paths: Paths | None = None) -> dict:
+    """Great Expectations gate on staging and the profile mart; raises QualityGateFailed on failure."""
+    from .quality_gate import validate_warehouse
+
+    paths = paths or get_paths()
+    name = run_folder_name(run_id, f"warehouse_{_day(ds)}")
+    gate = validate_warehouse(paths.warehouse, name, paths.runs)
+    return {"run": name, "success": gate.success, "suites": {s.suite: s.success for s in gate.suites},
+            "n_expectations": sum(s.n_expectations for s in gate.suites), "seconds": round(gate.duration_s, 2),
+            "evidence": str(gate.validation_dir)}
+
+
+def publish_serving(paths: Paths | None = None) -> dict:
+    """Atomically replace the serving file with the current validated tables (see SERVING_TABLES)."""
+    import duckdb
+
+    from .publish import publish
+
+    paths = paths or get_paths()
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        present = {f"{s}.{t}" for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables").fetchall()}
+    tables = [t for t in SERVING_TABLES if t in present]
+    result = publish(paths.warehouse, paths.serving, tables)
+    return {"serving": str(result.serving_path), "tables": result.tables, "seconds": round(result.duration_s, 2)}
+
+
+def publish_profiles(ds: str | date | None, run_id: str | None, paths: Paths | None = None) -> dict:
+    """Publish after a passing gate (the task only runs when the gate task succeeded)."""
+    return publish_serving(paths)
+
+
+def retrain_segments(run_id: str | None, paths: Paths | None = None) -> dict:
+    """Train a challenger, register it, promote it only if it passes the gates."""
+    from ml.train import train_from_warehouse
+
+    return train_from_warehouse(run_folder_name(run_id, "retrain"), paths=paths or get_paths())
+
+
+def score_segments(run_id: str | None, paths: Paths | None = None) -> dict:
+    """Score everyone with the champion, write segment tables, rule segments and drift."""
+    from ml.score import score_from_warehouse
+
+    return score_from_warehouse(run_folder_name(run_id, "score"), paths=paths or get_paths())
+
+
+def publish_segments(run_id: str | None, paths: Paths | None = None) -> dict:
+    return publish_serving(paths)
+
+
+def erase_person(identifier: str, run_id: str | None, paths: Paths | None = None) -> dict:
+    """Right to erasure for one email / customer id (see segwarehouse.privacy)."""
+    from .privacy import erase_person as erase
+
+    return erase(identifier, run_folder_name(run_id, "erasure"), paths or get_paths())
