@@ -44,7 +44,7 @@ def airflow_env(paths: Paths) -> dict[str, str]:
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "SEGWAREHOUSE_HOME": str(paths.home),
         "SEGWAREHOUSE_DATA": str(paths.data),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(paths.home), env.get("PYTHONPATH", "")])),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(paths.home), str(paths.home / "dags"), env.get("PYTHONPATH", "")])),
     })
     return env
 

@@ -78,7 +78,7 @@ def validate_profiles(ds: str | date | None, run_id: str | None, paths: Paths | 
     name = run_folder_name(run_id, f"warehouse_{_day(ds)}")
     gate = validate_warehouse(paths.warehouse, name, paths.runs)
     return {"run": name, "success": gate.success, "suites": {s.suite: s.success for s in gate.suites},
-            "n_expectations": sum(s.n_expectations for s in gate.suites), "seconds": round(gate.duration_s, 2),
+            "n_expectations": sum(len(s.expectations) for s in gate.suites), "seconds": round(gate.duration_s, 2),
             "evidence": str(gate.validation_dir)}
 
 

@@ -1,0 +1,747 @@
+"""The data-quality gate: Great Expectations suites over the warehouse's staging relations and profile mart.
+
+Why it looks the way it does:
+
+* GX's SQL data source does not work on DuckDB through duckdb-engine, so tables are streamed out of
+  DuckDB in chunks and validated as pandas batches (`checkpoint.run(batch_parameters={"dataframe": df})`).
+* Row-level rules hold chunk by chunk and their results are summed (a `mostly` threshold is re-evaluated
+  on the totals). Whole-table rules (key uniqueness, row count and mean drift) are computed by DuckDB over
+  the whole table into a small frame, and GX validates that frame, so they stay correct across chunks.
+* Every run leaves evidence: per-suite result JSON and a data-docs site under
+  `<runs_dir>/<run_id>/validation/`, and one row per suite in `quality.data_quality_runs`.
+  A passing run stores the profile's table statistics in `quality.profile_baselines`; the next run's
+  drift checks are bounded by them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import great_expectations as gx
+import pandas as pd
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context.types.base import ProgressBarsConfig
+
+from expectations import (
+    PROFILE_KEY,
+    PROFILE_TABLE,
+    ROW_SUITES,
+    ProfileBaseline,
+    dim_user_profile_keys_suite,
+    dim_user_profile_metrics_suite,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TABLES: tuple[str, ...] = (
+    "stg_crm__contacts",
+    "stg_web__events",
+    "stg_shop__orders",
+    "stg_shop__order_items",
+    PROFILE_TABLE,
+)
+DEFAULT_TOLERANCE = 0.2
+DEFAULT_CHUNK_ROWS = 250_000
+QUALITY_SCHEMA = "quality"
+# the keys frame lists at most this many duplicated keys (their rows, all copies); enough to diagnose
+MAX_DUPLICATE_KEYS = 1000
+_SAMPLE = 20
+# expectations that only look at the table's shape: evaluated once on a zero-row frame
+_SCHEMA_ONLY = frozenset(
+    {
+        "expect_table_columns_to_match_set",
+        "expect_table_columns_to_match_ordered_list",
+        "expect_table_column_count_to_equal",
+        "expect_table_column_count_to_be_between",
+    }
+)
+_COLUMN_KWARGS = ("column", "column_A", "column_B", "column_list")
+_SCHEMA_PART = "__schema"
+_DUCKDB_VECTOR = 2048
+
+
+class QualityGateFailed(RuntimeError):
+    """Raised when at least one expectation failed; `result` holds the full GateResult."""
+
+    def __init__(self, result: GateResult) -> None:
+        self.result = result
+        super().__init__(result.failure_message())
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation of one suite, aggregated over every chunk of its table."""
+
+    table: str
+    suite: str
+    expectation_type: str
+    column: str | None
+    success: bool
+    kwargs: dict[str, Any]
+    observed: Any
+    unexpected_count: int | None = None
+    element_count: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line naming table, column, expectation, its bounds and what was observed."""
+        column = self.meta.get("column", self.column) or "*"
+        metric = self.meta.get("metric")
+        where = f"{self.table}.{column}" + (f" [{metric}]" if metric else "")
+        args = ", ".join(f"{k}={_short(v)}" for k, v in self.kwargs.items())
+        text = f"{where}: {self.expectation_type}({args})"
+        if self.unexpected_count is not None and self.element_count is not None and self.element_count > 1:
+            text += f" - {self.unexpected_count} of {self.element_count} rows unexpected"
+        prefix = "values " if isinstance(self.observed, list) else ""
+        text += f"; observed {prefix}{_short(self.observed)}"
+        if "baseline" in self.meta:
+            text += f" (baseline {_short(self.meta['baseline'])} from run {self.meta.get('baseline_run_id')})"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "suite": self.suite,
+            "expectation_type": self.expectation_type,
+            "column": self.column,
+            "success": self.success,
+            "kwargs": _jsonable(self.kwargs),
+            "observed": _jsonable(self.observed),
+            "unexpected_count": self.unexpected_count,
+            "element_count": self.element_count,
+            "meta": _jsonable(self.meta),
+        }
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    """One suite run over one table (all chunks)."""
+
+    suite: str
+    table: str
+    success: bool
+    expectations: tuple[ExpectationOutcome, ...]
+    n_rows: int
+    n_chunks: int
+    started_at: datetime
+    duration_s: float
+    result_path: Path
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        return [e for e in self.expectations if not e.success]
+
+    @property
+    def failed_summary(self) -> str:
+        return "\n".join(e.describe() for e in self.failures)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Outcome of `validate_warehouse`: per-suite outcomes and where the evidence was written."""
+
+    run_id: str
+    success: bool
+    suites: tuple[SuiteOutcome, ...]
+    validation_dir: Path
+    data_docs_index: Path | None
+    baseline_recorded: bool
+    duration_s: float
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        return [f for s in self.suites for f in s.failures]
+
+    def failure_message(self) -> str:
+        lines = [f"quality gate failed for run {self.run_id}: {len(self.failures)} expectation(s) failed"]
+        lines += [f"  - {f.describe()}" for f in self.failures]
+        lines.append(f"  evidence: {self.validation_dir}")
+        return "\n".join(lines)
+
+
+def validate_warehouse(
+    warehouse_path: str | Path,
+    run_id: str,
+    runs_dir: str | Path,
+    *,
+    tables: Sequence[str] = DEFAULT_TABLES,
+    tolerance: float = DEFAULT_TOLERANCE,
+    mean_tolerance: float | None = None,
+    schema: str = "main",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    raise_on_failure: bool = True,
+) -> GateResult:
+    """Validate `tables` of the warehouse with their GX suites; raise `QualityGateFailed` on any failure.
+
+    `tolerance` bounds the profile's row count against the last good run (0.2 = +-20 %),
+    `mean_tolerance` the mean of `monetary` (defaults to `tolerance`). Opens the warehouse read-write:
+    run it in the single-writer slot, after dbt.
+    """
+    unknown = [t for t in tables if t not in ROW_SUITES]
+    if unknown:
+        raise ValueError(f"no suite for table(s) {unknown}; known: {sorted(ROW_SUITES)}")
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be >= 1")
+    started = time.perf_counter()
+    validation_dir = Path(runs_dir).resolve() / run_id / "validation"
+    validation_dir.mkdir(parents=True, exist_ok=True)
+
+    context = _ephemeral_context(validation_dir / "data_docs")
+    source = context.data_sources.add_pandas("warehouse")
+    outcomes: list[SuiteOutcome] = []
+    baseline_stats: dict[str, Any] | None = None
+
+    with duckdb.connect(str(warehouse_path)) as con:
+        _ensure_quality_tables(con)
+        existing = _existing_relations(con, schema)
+        for table in tables:
+            if table not in existing:
+                outcomes.append(_missing_table(table, ROW_SUITES[table]().name, validation_dir))
+                continue
+            relation = f"{_quote(schema)}.{_quote(table)}"
+            suite = ROW_SUITES[table]()
+            parts = _table_parts(con, suite, schema, table, chunk_rows)
+            outcomes.append(_run_suite(context, source, suite.name, table, parts, run_id, validation_dir))
+            if table == PROFILE_TABLE:
+                # a missing key/monetary column already fails the row suite; keep the table checks running
+                columns = set(_table_columns(con, schema, table))
+                baseline = _latest_baseline(con, run_id)
+                keys_frame = (
+                    _duplicated_keys(con, relation, PROFILE_KEY)
+                    if PROFILE_KEY in columns
+                    else pd.DataFrame({PROFILE_KEY: pd.Series([], dtype=object)})
+                )
+                keys_suite = dim_user_profile_keys_suite()
+                outcomes.append(
+                    _run_suite(
+                        context,
+                        source,
+                        keys_suite.name,
+                        table,
+                        [(keys_suite, iter([keys_frame]), True)],
+                        run_id,
+                        validation_dir,
+                    )
+                )
+                metrics = _profile_metrics(con, relation, columns)
+                metrics_suite = dim_user_profile_metrics_suite(
+                    baseline, tolerance=tolerance, mean_tolerance=mean_tolerance
+                )
+                outcomes.append(
+                    _run_suite(
+                        context,
+                        source,
+                        metrics_suite.name,
+                        table,
+                        [(metrics_suite, iter([metrics[["row_count", "monetary_mean"]]]), True)],
+                        run_id,
+                        validation_dir,
+                    )
+                )
+                baseline_stats = metrics.iloc[0].to_dict()
+
+        success = all(o.success for o in outcomes)
+        _record_runs(con, run_id, outcomes)
+        baseline_recorded = False
+        if success and baseline_stats is not None:
+            _record_baseline(con, run_id, schema, baseline_stats)
+            baseline_recorded = True
+
+    docs_index = _build_docs(context)
+    result = GateResult(
+        run_id=run_id,
+        success=success,
+        suites=tuple(outcomes),
+        validation_dir=validation_dir,
+        data_docs_index=docs_index,
+        baseline_recorded=baseline_recorded,
+        duration_s=time.perf_counter() - started,
+    )
+    (validation_dir / "gate_result.json").write_text(json.dumps(_gate_summary(result), indent=2))
+    log.info("quality gate run %s: success=%s in %.2fs", run_id, success, result.duration_s)
+    if not success and raise_on_failure:
+        raise QualityGateFailed(result)
+    return result
+
+
+# --- GX plumbing ---------------------------------------------------------------------------------
+
+
+def _ephemeral_context(docs_dir: Path) -> Any:
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    # the default site of an ephemeral context is a throw-away temp dir; ours goes to the run folder
+    for name, site in dict(context.get_config().data_docs_sites or {}).items():
+        context.delete_data_docs_site(name)
+        default_dir = Path(site.get("store_backend", {}).get("base_directory", ""))
+        if default_dir.is_absolute() and default_dir.is_dir() and not any(default_dir.iterdir()):
+            default_dir.rmdir()
+    context.add_data_docs_site(
+        "run_site",
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    return context
+
+
+def _build_docs(context: Any) -> Path | None:
+    try:
+        urls = context.build_data_docs(site_names=["run_site"])
+    except Exception:  # docs are evidence, not the verdict: never let rendering hide the gate's answer
+        log.exception("building data docs failed")
+        return None
+    url = urls.get("run_site")
+    return Path(url.removeprefix("file://")) if url else None
+
+
+def _table_parts(
+    con: duckdb.DuckDBPyConnection, suite: gx.ExpectationSuite, schema: str, table: str, chunk_rows: int
+) -> list[tuple[gx.ExpectationSuite, Iterator[pd.DataFrame], bool]]:
+    """Split a table suite into what needs the schema only and what needs rows, and stream only used columns.
+
+    Shape checks (column set, column count) run once on a zero-row frame with every column; the
+    other expectations run on chunks holding only the columns they reference. Fetching a wide mart's
+    unused columns into pandas costs more than the validation itself.
+    """
+    relation = f"{_quote(schema)}.{_quote(table)}"
+    schema_only, row_level, referenced = [], [], set()
+    for expectation in suite.expectations:
+        if expectation.expectation_type in _SCHEMA_ONLY:
+            schema_only.append(expectation)
+            continue
+        row_level.append(expectation)
+        columns = _referenced_columns(expectation.configuration.kwargs)
+        if columns is None:  # a table-wide expectation we cannot project for: stream whole rows
+            return [(suite, _chunks(con, f"select * from {relation}", chunk_rows), True)]
+        referenced |= columns
+    if not schema_only or not row_level:
+        return [(suite, _chunks(con, f"select * from {relation}", chunk_rows), True)]
+    present = _table_columns(con, schema, table)
+    projection = ", ".join(_quote(c) for c in present if c in referenced) or "1 as _no_column"
+    return [
+        (
+            gx.ExpectationSuite(f"{suite.name}{_SCHEMA_PART}", expectations=schema_only),
+            iter([_frame(con, f"select * from {relation} limit 0")]),
+            False,
+        ),
+        (
+            gx.ExpectationSuite(suite.name, expectations=row_level),
+            _chunks(con, f"select {projection} from {relation}", chunk_rows),
+            True,
+        ),
+    ]
+
+
+def _referenced_columns(kwargs: dict[str, Any]) -> set[str] | None:
+    found: set[str] = set()
+    for key in _COLUMN_KWARGS:
+        value = kwargs.get(key)
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, list | tuple):
+            found.update(value)
+    return found or None
+
+
+def _run_suite(
+    context: Any,
+    source: Any,
+    name: str,
+    table: str,
+    parts: list[tuple[gx.ExpectationSuite, Iterator[pd.DataFrame], bool]],
+    run_id: str,
+    validation_dir: Path,
+) -> SuiteOutcome:
+    """Validate each part's frames with one checkpoint per part and fold all results into one outcome.
+
+    A part is (GX suite, frames, counts_rows); counts_rows is False for the zero-row schema frame.
+    """
+    started_at = datetime.now(UTC)
+    t0 = time.perf_counter()
+    chunk_results: list[dict[str, Any]] = []
+    n_rows = n_chunks = 0
+    for part_suite, frames, counts_rows in parts:
+        gx_suite = context.suites.add(part_suite)
+        asset = source.add_dataframe_asset(gx_suite.name.removesuffix("_suite"))
+        batch_definition = asset.add_batch_definition_whole_dataframe("chunk")
+        validation = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{gx_suite.name}_validation", data=batch_definition, suite=gx_suite)
+        )
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"{gx_suite.name}_checkpoint",
+                validation_definitions=[validation],
+                result_format={"result_format": "SUMMARY", "partial_unexpected_count": _SAMPLE},
+            )
+        )
+        for n, frame in enumerate(frames):
+            if counts_rows:
+                n_rows += len(frame)
+                n_chunks += 1
+            checkpoint_result = checkpoint.run(
+                batch_parameters={"dataframe": frame},
+                run_id=RunIdentifier(run_name=f"{run_id}-chunk{n:04d}", run_time=started_at),
+            )
+            chunk_results += [r.to_json_dict() for r in checkpoint_result.run_results.values()]
+
+    expectations = tuple(_aggregate(table, name, chunk_results))
+    outcome_path = validation_dir / f"{name}.json"
+    outcome = SuiteOutcome(
+        suite=name,
+        table=table,
+        success=all(e.success for e in expectations),
+        expectations=expectations,
+        n_rows=n_rows,
+        n_chunks=n_chunks,
+        started_at=started_at,
+        duration_s=time.perf_counter() - t0,
+        result_path=outcome_path,
+    )
+    outcome_path.write_text(
+        json.dumps(
+            {
+                "run_id": run_id,
+                "suite": name,
+                "table": table,
+                "success": outcome.success,
+                "n_rows": n_rows,
+                "n_chunks": outcome.n_chunks,
+                "started_at": started_at.isoformat(),
+                "duration_s": outcome.duration_s,
+                "expectations": [e.to_dict() for e in expectations],
+                "failed_summary": outcome.failed_summary,
+                "gx_chunk_results": chunk_results,
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    return outcome
+
+
+def _aggregate(table: str, suite: str, chunk_results: list[dict[str, Any]]) -> Iterator[ExpectationOutcome]:
+    """Fold per-chunk GX results into one outcome per expectation (keyed by the expectation's id)."""
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for chunk in chunk_results:
+        for r in chunk["results"]:
+            by_id.setdefault(r["expectation_config"]["id"], []).append(r)
+    for results in by_id.values():
+        config = results[0]["expectation_config"]
+        kwargs = {k: v for k, v in config["kwargs"].items() if k not in ("batch_id", "column")}
+        stats = [r.get("result") or {} for r in results]
+        if all("unexpected_count" in s for s in stats):
+            element_count = sum(s.get("element_count") or 0 for s in stats)
+            unexpected = sum(s.get("unexpected_count") or 0 for s in stats)
+            missing = sum(s.get("missing_count") or 0 for s in stats)
+            mostly = kwargs.get("mostly", 1.0)
+            if mostly < 1.0:
+                nonmissing = element_count - missing
+                success = nonmissing == 0 or 1 - unexpected / nonmissing >= mostly
+            else:
+                success = all(r["success"] for r in results)
+            sample = [v for s in stats for v in s.get("partial_unexpected_list") or []][:_SAMPLE]
+            observed = _observed_values(sample, unexpected, element_count)
+        else:
+            element_count = unexpected = None
+            success = all(r["success"] for r in results)
+            failing = [s for r, s in zip(results, stats, strict=True) if not r["success"]]
+            first = (failing or stats)[0]
+            observed = first.get("observed_value")
+            mismatched = (first.get("details") or {}).get("mismatched")
+            if mismatched:  # column-set checks: say what is missing, not the whole column list
+                observed = {k: v for k, v in mismatched.items() if v}
+            if not success and observed is None:
+                observed = _exception_message(results)
+        yield ExpectationOutcome(
+            table=table,
+            suite=suite,
+            expectation_type=config["type"],
+            column=config["kwargs"].get("column"),
+            success=bool(success),
+            kwargs=kwargs,
+            observed=observed,
+            unexpected_count=unexpected,
+            element_count=element_count,
+            meta=config.get("meta") or {},
+        )
+
+
+def _exception_message(results: list[dict[str, Any]]) -> str | None:
+    """GX reports a failed metric (e.g. a missing column) as exception_info instead of a result."""
+    for r in results:
+        info = r.get("exception_info") or {}
+        candidates = [info] if "exception_message" in info else list(info.values())
+        for candidate in candidates:
+            if isinstance(candidate, dict) and candidate.get("exception_message"):
+                return "error: " + str(candidate["exception_message"]).strip().splitlines()[-1]
+    return None
+
+
+def _observed_values(sample: list[Any], unexpected: int, element_count: int) -> Any:
+    if element_count == 1 and len(sample) == 1:
+        return sample[0]  # a metrics frame: the value itself
+    distinct: list[Any] = []
+    for v in sample:
+        if v not in distinct:
+            distinct.append(v)
+    return distinct  # distinct unexpected values among the first few
+
+
+def _missing_table(table: str, suite: str, validation_dir: Path) -> SuiteOutcome:
+    outcome = ExpectationOutcome(
+        table=table,
+        suite=suite,
+        expectation_type="table_exists",
+        column=None,
+        success=False,
+        kwargs={},
+        observed="relation not found",
+    )
+    path = validation_dir / f"{suite}.json"
+    path.write_text(
+        json.dumps({"suite": suite, "table": table, "success": False, "expectations": [outcome.to_dict()]})
+    )
+    return SuiteOutcome(suite, table, False, (outcome,), 0, 0, datetime.now(UTC), 0.0, path)
+
+
+# --- DuckDB side ---------------------------------------------------------------------------------
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _existing_relations(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = ?", [schema]
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The inplace keyword")  # inside duckdb's conversion
+        return con.execute(sql).df()
+
+
+def _chunks(con: duckdb.DuckDBPyConnection, sql: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Stream a query as DataFrames of about `chunk_rows` rows; an empty table still yields one frame."""
+    cursor = con.cursor()
+    try:
+        result = cursor.execute(sql)
+        vectors = max(1, math.ceil(chunk_rows / _DUCKDB_VECTOR))
+        first = True
+        while True:
+            with warnings.catch_warnings():
+                # duckdb's own DataFrame conversion trips a pandas 3 deprecation; not ours to fix
+                warnings.filterwarnings("ignore", message="The inplace keyword")
+                frame = result.fetch_df_chunk(vectors)
+            if len(frame) == 0 and not first:
+                return
+            yield frame
+            if len(frame) == 0:
+                return
+            first = False
+    finally:
+        cursor.close()
+
+
+def _duplicated_keys(con: duckdb.DuckDBPyConnection, relation: str, key: str) -> pd.DataFrame:
+    """All rows (just the key) whose key occurs more than once in the whole table, capped in keys."""
+    k = _quote(key)
+    return _frame(
+        con,
+        f"""
+        select {k} from {relation}
+        where {k} in (
+            select {k} from {relation} where {k} is not null
+            group by {k} having count(*) > 1 order by {k} limit {MAX_DUPLICATE_KEYS}
+        )
+        order by {k}
+        """,
+    )
+
+
+def _profile_metrics(con: duckdb.DuckDBPyConnection, relation: str, columns: set[str]) -> pd.DataFrame:
+    monetary = "monetary" if "monetary" in columns else "null::double"
+    key = PROFILE_KEY if PROFILE_KEY in columns else "null"
+    return _frame(
+        con,
+        f"""
+        select count(*) as row_count,
+               avg({monetary})::double as monetary_mean,
+               stddev_samp({monetary})::double as monetary_stddev,
+               count(distinct {key}) as distinct_person_ids
+        from {relation}
+        """,
+    )
+
+
+def _ensure_quality_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"create schema if not exists {QUALITY_SCHEMA}")
+    con.execute(
+        f"""
+        create table if not exists {QUALITY_SCHEMA}.data_quality_runs (
+            run_id varchar not null,
+            suite varchar not null,
+            success boolean not null,
+            n_expectations integer not null,
+            n_failed integer not null,
+            failed_summary varchar,
+            started_at timestamptz not null,
+            duration_s double not null,
+            result_path varchar,
+            table_name varchar,
+            n_rows bigint
+        )
+        """
+    )
+    con.execute(
+        f"""
+        create table if not exists {QUALITY_SCHEMA}.profile_baselines (
+            run_id varchar not null,
+            table_name varchar not null,
+            schema_name varchar not null,
+            recorded_at timestamptz not null,
+            row_count bigint not null,
+            monetary_mean double,
+            monetary_stddev double,
+            distinct_person_ids bigint
+        )
+        """
+    )
+
+
+def _record_runs(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[SuiteOutcome]) -> None:
+    # a re-run of the same run_id replaces its rows (tasks are transactions, never blind appends)
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from {QUALITY_SCHEMA}.data_quality_runs where run_id = ?", [run_id])
+        con.executemany(
+            f"insert into {QUALITY_SCHEMA}.data_quality_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    run_id,
+                    o.suite,
+                    o.success,
+                    len(o.expectations),
+                    len(o.failures),
+                    o.failed_summary or None,
+                    o.started_at,
+                    o.duration_s,
+                    str(o.result_path),
+                    o.table,
+                    o.n_rows,
+                ]
+                for o in outcomes
+            ],
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
+def _latest_baseline(con: duckdb.DuckDBPyConnection, run_id: str) -> ProfileBaseline | None:
+    row = con.execute(
+        f"""
+        select run_id, row_count, monetary_mean from {QUALITY_SCHEMA}.profile_baselines
+        where table_name = ? and run_id <> ?
+        order by recorded_at desc limit 1
+        """,
+        [PROFILE_TABLE, run_id],
+    ).fetchone()
+    if row is None:
+        return None
+    return ProfileBaseline(run_id=row[0], row_count=int(row[1]), monetary_mean=float(row[2] or 0.0))
+
+
+def _record_baseline(con: duckdb.DuckDBPyConnection, run_id: str, schema: str, stats: dict[str, Any]) -> None:
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from {QUALITY_SCHEMA}.profile_baselines where run_id = ?", [run_id])
+        con.execute(
+            f"insert into {QUALITY_SCHEMA}.profile_baselines values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                PROFILE_TABLE,
+                schema,
+                datetime.now(UTC),
+                int(stats["row_count"]),
+                _float_or_none(stats["monetary_mean"]),
+                _float_or_none(stats["monetary_stddev"]),
+                int(stats["distinct_person_ids"]),
+            ],
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        text = "[" + ", ".join(_short(v, 60) for v in value) + "]"
+        return text if len(text) <= limit else text[: limit - 4] + "...]"
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _gate_summary(result: GateResult) -> dict[str, Any]:
+    return {
+        "run_id": result.run_id,
+        "success": result.success,
+        "duration_s": result.duration_s,
+        "baseline_recorded": result.baseline_recorded,
+        "data_docs_index": str(result.data_docs_index) if result.data_docs_index else None,
+        "suites": [
+            {
+                "suite": s.suite,
+                "table": s.table,
+                "success": s.success,
+                "n_rows": s.n_rows,
+                "n_chunks": s.n_chunks,
+                "n_expectations": len(s.expectations),
+                "n_failed": len(s.failures),
+                "duration_s": s.duration_s,
+                "result_path": str(s.result_path),
+            }
+            for s in result.suites
+        ],
+        "failures": [f.describe() for f in result.failures],
+    }

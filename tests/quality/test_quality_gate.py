@@ -1,0 +1,246 @@
+"""The quality gate with the real GX API on real DuckDB files: passing data, each kind of defect, evidence."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from segwarehouse.publish import audit_and_publish, publish
+from segwarehouse.quality_gate import QualityGateFailed, validate_warehouse
+
+_spec = importlib.util.spec_from_file_location("quality_profiles", Path(__file__).with_name("profiles.py"))
+profiles = importlib.util.module_from_spec(_spec)
+sys.modules["quality_profiles"] = profiles
+_spec.loader.exec_module(profiles)
+
+ROWS = 20_000
+CHUNK = 10_000  # two chunks for the profile, so cross-chunk logic is exercised
+PROFILE = "dim_user_profile"
+SERVE = [PROFILE]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _pid(i: int) -> str:
+    return f"p_{i:016x}"
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> Path:
+    return profiles.build_warehouse(tmp_path / "warehouse.duckdb", profile_rows=ROWS)
+
+
+@pytest.fixture
+def good_run(warehouse, tmp_path) -> dict:
+    """A first, passing audit-and-publish: leaves a baseline and a serving file."""
+    serving = tmp_path / "serving" / "segments.duckdb"
+    runs = tmp_path / "runs"
+    result = audit_and_publish(warehouse, serving, SERVE, run_id="run-1", runs_dir=runs, chunk_rows=CHUNK)
+    return {"warehouse": warehouse, "serving": serving, "runs": runs, "result": result}
+
+
+def test_valid_data_passes_and_records_runs_and_baseline(warehouse, tmp_path):
+    runs = tmp_path / "runs"
+    result = validate_warehouse(warehouse, "run-ok", runs, chunk_rows=CHUNK)
+
+    assert result.success
+    assert result.baseline_recorded
+    assert not result.failures
+    profile = next(s for s in result.suites if s.suite == "dim_user_profile_suite")
+    assert profile.n_rows == ROWS
+    assert profile.n_chunks == 2
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select suite, success, n_expectations, n_failed, result_path from quality.data_quality_runs "
+            "where run_id = 'run-ok' order by suite"
+        ).fetchall()
+        baseline = con.execute(
+            "select run_id, row_count, monetary_mean from quality.profile_baselines"
+        ).fetchall()
+    assert {r[0] for r in rows} == {
+        "stg_crm__contacts_suite",
+        "stg_web__events_suite",
+        "stg_shop__orders_suite",
+        "stg_shop__order_items_suite",
+        "dim_user_profile_suite",
+        "dim_user_profile_keys_suite",
+        "dim_user_profile_metrics_suite",
+    }
+    assert all(r[1] and r[2] > 0 and r[3] == 0 and Path(r[4]).exists() for r in rows)
+    assert len(baseline) == 1
+    assert baseline[0][0] == "run-ok"
+    assert baseline[0][1] == ROWS
+    assert baseline[0][2] > 0
+
+
+def test_evidence_json_and_data_docs_under_run_folder(warehouse, tmp_path):
+    runs = tmp_path / "runs"
+    result = validate_warehouse(warehouse, "run-docs", runs, chunk_rows=CHUNK)
+
+    folder = runs / "run-docs" / "validation"
+    assert result.validation_dir == folder.resolve()
+    doc = json.loads((folder / "dim_user_profile_suite.json").read_text())
+    assert doc["success"] is True
+    assert doc["n_rows"] == ROWS
+    assert doc["n_chunks"] == 2
+    assert len(doc["gx_chunk_results"]) == 3  # the zero-row schema frame + 2 row chunks
+    summary = json.loads((folder / "gate_result.json").read_text())
+    assert summary["success"] is True
+    assert result.data_docs_index == (folder / "data_docs" / "index.html").resolve()
+    assert result.data_docs_index.exists()
+    pages = list((folder / "data_docs" / "validations").rglob("*.html"))
+    assert pages, "data docs has a page per validation result"
+    assert "dim_user_profile_suite" in result.data_docs_index.read_text()
+
+
+def test_rerun_of_same_run_id_replaces_its_rows(warehouse, tmp_path):
+    runs = tmp_path / "runs"
+    tables = ["stg_shop__orders", "dim_user_profile"]
+    validate_warehouse(warehouse, "run-x", runs, chunk_rows=CHUNK, tables=tables)
+    validate_warehouse(warehouse, "run-x", runs, chunk_rows=CHUNK, tables=tables)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (n_runs,) = con.execute("select count(*) from quality.data_quality_runs").fetchone()
+        (n_base,) = con.execute("select count(*) from quality.profile_baselines").fetchone()
+    assert n_runs == 4  # orders + the profile's rows, keys and metrics suites
+    assert n_base == 1
+
+
+DEFECTS = {
+    "age_300": (
+        [f"update dim_user_profile set age = 300 where person_id in ('{_pid(3)}', '{_pid(17_000)}')"],
+        ["dim_user_profile.age", "expect_column_values_to_be_between", "2 of 20000", "300"],
+    ),
+    "duplicate_ids_across_chunks": (
+        # row 1 sits in the first chunk, row 19_999 in the last one
+        [f"update dim_user_profile set person_id = '{_pid(1)}' where person_id = '{_pid(19_999)}'"],
+        ["dim_user_profile.person_id", "expect_column_values_to_be_unique", _pid(1)],
+    ),
+    "half_the_rows_dropped": (
+        ["delete from dim_user_profile where hash(person_id) % 2 = 0"],  # about half the rows
+        [
+            "dim_user_profile.*",
+            "row count vs previous good run",
+            "expect_column_values_to_be_between",
+            "baseline 20000",
+        ],
+    ),
+    "engagement_150": (
+        [f"update dim_user_profile set engagement_score = 150 where person_id = '{_pid(12_345)}'"],
+        ["dim_user_profile.engagement_score", "expect_column_values_to_be_between", "150"],
+    ),
+    "unknown_lifecycle": (
+        [f"update dim_user_profile set lifecycle_stage = 'zombie' where person_id = '{_pid(8)}'"],
+        ["dim_user_profile.lifecycle_stage", "expect_column_values_to_be_in_set", "zombie"],
+    ),
+    "mean_monetary_drift": (
+        ["update dim_user_profile set monetary = monetary * 2 + 50"],
+        ["dim_user_profile.monetary", "mean vs previous good run", "expect_column_values_to_be_between"],
+    ),
+}
+
+
+@pytest.mark.parametrize("defect", list(DEFECTS))
+def test_defect_fails_gate_and_leaves_serving_file_unchanged(good_run, defect):
+    warehouse, serving, runs = good_run["warehouse"], good_run["serving"], good_run["runs"]
+    before_sha = _sha256(serving)
+    with duckdb.connect(str(serving), read_only=True) as con:
+        before_rows = con.execute("select count(*), sum(monetary) from dim_user_profile").fetchone()
+    statements, expected_fragments = DEFECTS[defect]
+    profiles.execute(warehouse, *statements)
+
+    with pytest.raises(QualityGateFailed) as failed:
+        audit_and_publish(warehouse, serving, SERVE, run_id="run-2", runs_dir=runs, chunk_rows=CHUNK)
+
+    message = str(failed.value)
+    for fragment in expected_fragments:
+        assert fragment in message, f"{fragment!r} not in:\n{message}"
+    assert _sha256(serving) == before_sha
+    with duckdb.connect(str(serving), read_only=True) as con:
+        assert con.execute("select count(*), sum(monetary) from dim_user_profile").fetchone() == before_rows
+    assert not list(serving.parent.glob("*.tmp")), "no temp file left behind"
+    # the failed run is recorded, evidence written, and it does not become the new baseline
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        failed_rows = con.execute(
+            "select suite, failed_summary from quality.data_quality_runs where run_id = 'run-2' and not success"
+        ).fetchall()
+        baselines = con.execute("select run_id from quality.profile_baselines").fetchall()
+    assert failed_rows
+    assert all(r[1] for r in failed_rows)
+    assert baselines == [("run-1",)]
+    assert (runs / "run-2" / "validation" / "data_docs" / "index.html").exists()
+    assert failed.value.result.failures
+
+
+def test_tolerance_is_configurable(good_run):
+    warehouse, runs = good_run["warehouse"], good_run["runs"]
+    # drop the last 4000 of 20000 rows (-20 %): outside +-10 %, inside +-50 %
+    profiles.execute(warehouse, "delete from dim_user_profile where person_id >= 'p_0000000000003e80'")
+    with pytest.raises(QualityGateFailed, match="row count vs previous good run"):
+        validate_warehouse(warehouse, "run-2", runs, chunk_rows=CHUNK, tolerance=0.1, tables=[PROFILE])
+    result = validate_warehouse(warehouse, "run-3", runs, chunk_rows=CHUNK, tolerance=0.5, tables=[PROFILE])
+    assert result.success
+
+
+def test_staging_value_set_violation_is_named(warehouse, tmp_path):
+    profiles.execute(
+        warehouse,
+        "update stg_web__events set event_type = 'teleport' where event_id = 'e00000007'",
+        "update stg_shop__orders set currency = 'XYZ' where order_id = 'O00000003'",
+    )
+    with pytest.raises(QualityGateFailed) as failed:
+        validate_warehouse(warehouse, "run-stg", tmp_path / "runs", chunk_rows=CHUNK)
+    message = str(failed.value)
+    assert "stg_web__events.event_type" in message
+    assert "teleport" in message
+    assert "stg_shop__orders.currency" in message
+    assert "XYZ" in message
+
+
+def test_missing_table_and_configurable_schema(tmp_path):
+    warehouse = profiles.build_warehouse(tmp_path / "wh.duckdb", profile_rows=500, schema="marts")
+    result = validate_warehouse(warehouse, "r", tmp_path / "runs", schema="marts")
+    assert result.success
+    with pytest.raises(QualityGateFailed, match=r"dim_user_profile\.\*: table_exists"):
+        validate_warehouse(warehouse, "r2", tmp_path / "runs", schema="main", tables=["dim_user_profile"])
+
+
+def test_mostly_threshold_is_evaluated_on_whole_table(warehouse, tmp_path):
+    # 15 % of events without anonymous_id: allowed (mostly=0.8), even if one chunk alone is worse
+    profiles.execute(warehouse, "update stg_web__events set anonymous_id = null where event_id < 'e00000150'")
+    result = validate_warehouse(
+        warehouse, "run-mostly", tmp_path / "runs", tables=["stg_web__events"], chunk_rows=100
+    )
+    assert result.success
+    profiles.execute(warehouse, "update stg_web__events set anonymous_id = null where event_id < 'e00000300'")
+    with pytest.raises(QualityGateFailed, match=r"stg_web__events.anonymous_id.*300 of 1000"):
+        validate_warehouse(
+            warehouse, "run-mostly-2", tmp_path / "runs", tables=["stg_web__events"], chunk_rows=100
+        )
+
+
+def test_publish_needs_tables(warehouse, tmp_path):
+    with pytest.raises(ValueError, match="at least one table"):
+        publish(warehouse, tmp_path / "s.duckdb", [])
+
+
+def test_missing_contract_column_is_named(tmp_path):
+    warehouse = profiles.build_warehouse(tmp_path / "wh.duckdb", profile_rows=500)
+    profiles.execute(
+        warehouse,
+        "alter table dim_user_profile drop column age",
+        "alter table dim_user_profile drop column monetary",
+    )
+    with pytest.raises(QualityGateFailed) as failed:
+        validate_warehouse(warehouse, "r", tmp_path / "runs", tables=[PROFILE])
+    message = str(failed.value)
+    assert "expect_table_columns_to_match_set" in message
+    assert "{'missing': ['age', 'monetary']}" in message
+    assert "dim_user_profile.age: expect_column_values_to_be_between" in message
