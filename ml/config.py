@@ -1,0 +1,185 @@
+"""Typed view of `config/ml.yml`: every knob of the segmentation stage, with defaults that match the file.
+
+Unknown keys raise, so a typo in the YAML fails loudly instead of silently falling back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = _REPO_ROOT / "config" / "ml.yml"
+_RELATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    relation: str = "dim_user_profile"  # table/view dbt writes; `schema.table` or `db.schema.table`
+    id_column: str = "person_id"
+    output_schema: str = "segments"
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    log1p: tuple[str, ...] = ()  # skewed money/frequency counts, log1p after clipping at 0
+    numeric: tuple[str, ...] = ()  # used as is (standardized)
+    categorical: tuple[str, ...] = ()  # missing -> "unknown", then one-hot
+    fill_values: dict[str, float] = field(default_factory=dict)  # structural nulls (never bought -> 0 ...)
+    weights: dict[str, float] = field(default_factory=dict)  # ColumnTransformer weights: numeric/categorical
+    min_completeness: float = 0.5  # rows with fewer non-missing numeric features are not trained on
+    max_categories: int = 10
+
+    @property
+    def numeric_all(self) -> tuple[str, ...]:
+        return tuple(self.log1p) + tuple(self.numeric)
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return self.numeric_all + tuple(self.categorical)
+
+
+@dataclass(frozen=True)
+class ImputationConfig:
+    method: str = "iterative"  # iterative | knn | simple
+    max_fit_rows: int = 5000  # the imputer is fitted on a seeded sample of this many rows
+    n_neighbors: int = 5
+    max_iter: int = 10
+    fallback: str = "simple"  # used when the chosen imputer fails to fit (e.g. a column fully missing)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str = "kmeans"  # registry key or import path `package.module.Class`
+    params: dict[str, Any] = field(default_factory=dict)
+    k_param: str | None = None  # parameter that sets the number of segments; found automatically if None
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    k_min: int = 3
+    k_max: int = 8
+    criterion: str = "silhouette"  # silhouette | bic | knee
+    silhouette_sample_rows: int = 5000
+    train_sample_rows: int = 200_000
+
+
+@dataclass(frozen=True)
+class StabilityConfig:
+    n_bootstrap: int = 10
+    sample_rows: int = 3000
+    stable_jaccard: float = 0.75  # Hennig: >= 0.75 stable
+    unstable_jaccard: float = 0.6  # Hennig: < 0.6 should not be trusted
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    silhouette_tolerance: float = 0.02  # challenger may be this much below the champion
+    min_silhouette: float = 0.1
+    min_ari: float = 0.7  # median bootstrap ARI
+    min_segment_jaccard: float = 0.6  # every segment's mean bootstrap Jaccard
+    min_segment_share: float = 0.02
+    min_segment_size: int = 100
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    chunk_rows: int = 200_000
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    bins: int = 10
+    warn: float = 0.1
+    alert: float = 0.25
+    min_alerts_to_retrain: int = 1  # number of alerting features/segment shares that trigger a retrain
+
+
+@dataclass(frozen=True)
+class PersonaConfig:
+    z_threshold: float = 0.5  # a feature names a segment only when |z| reaches this
+    max_terms: int = 2
+    terms: dict[str, dict[str, str]] = field(default_factory=dict)  # feature -> {high: word, low: word}
+
+
+@dataclass(frozen=True)
+class MLConfig:
+    seed: int = 42
+    input: InputConfig = field(default_factory=InputConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    imputation: ImputationConfig = field(default_factory=ImputationConfig)
+    pca_components: int | float | None = None  # None = no PCA; int = components; float = variance kept
+    model: ModelSpec = field(default_factory=ModelSpec)
+    allowed_module_prefixes: tuple[str, ...] = ("sklearn", "ml")
+    artifact_format: str = "skops"  # skops | joblib (skops falls back to joblib when it cannot serialize)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    stability: StabilityConfig = field(default_factory=StabilityConfig)
+    gates: GateConfig = field(default_factory=GateConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
+    personas: PersonaConfig = field(default_factory=PersonaConfig)
+    rules: tuple[dict[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not _RELATION.match(self.input.relation):
+            raise ValueError(f"input.relation must be [db.][schema.]name of identifiers, got {self.input.relation!r}")
+        if not _RELATION.match(self.input.output_schema) or "." in self.input.output_schema:
+            raise ValueError(f"input.output_schema must be one identifier, got {self.input.output_schema!r}")
+        if self.selection.k_min < 2 or self.selection.k_max < self.selection.k_min:
+            raise ValueError("selection: need 2 <= k_min <= k_max")
+        if self.selection.criterion not in {"silhouette", "bic", "knee"}:
+            raise ValueError(f"selection.criterion must be silhouette|bic|knee, got {self.selection.criterion!r}")
+        if not self.features.numeric_all:
+            raise ValueError("features: at least one numeric or log1p feature is required")
+
+    def with_model(self, name: str, params: dict[str, Any] | None = None, k_param: str | None = None) -> MLConfig:
+        """The same config with another segmenter (how tests and notebooks swap models)."""
+        return dataclasses.replace(self, model=ModelSpec(name=name, params=dict(params or {}), k_param=k_param))
+
+    def replace(self, **section_overrides: Any) -> MLConfig:
+        """Override whole fields or, with a dict, individual keys of a section: `cfg.replace(stability={"n_bootstrap": 3})`."""
+        changes: dict[str, Any] = {}
+        for key, value in section_overrides.items():
+            current = getattr(self, key)
+            if isinstance(value, dict) and dataclasses.is_dataclass(current):
+                changes[key] = _build(type(current), {**dataclasses.asdict(current), **value}, key)
+            else:
+                changes[key] = value
+        return dataclasses.replace(self, **changes)
+
+
+def _build(cls: type, data: dict[str, Any] | None, where: str) -> Any:
+    data = dict(data or {})
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(names)
+    if unknown:
+        raise ValueError(f"unknown key(s) in {where}: {sorted(unknown)}; allowed: {sorted(names)}")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        f = names[name]
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if dataclasses.is_dataclass(default) and isinstance(value, dict):
+            kwargs[name] = _build(type(default), value, f"{where}.{name}")
+        elif isinstance(default, tuple) and value is not None:
+            kwargs[name] = tuple(value)
+        elif isinstance(default, dict) and value is None:
+            kwargs[name] = {}
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def config_from_mapping(data: dict[str, Any]) -> MLConfig:
+    """Build and validate the config from a parsed YAML mapping."""
+    return _build(MLConfig, data, "ml.yml")
+
+
+def load_config(path: str | Path | None = None) -> MLConfig:
+    """Read `config/ml.yml` (or `path`)."""
+    with Path(path or DEFAULT_CONFIG_PATH).open(encoding="utf-8") as fh:
+        return config_from_mapping(yaml.safe_load(fh) or {})

@@ -1,0 +1,175 @@
+"""Swappable segmenters: a registry of short keys, import paths checked against an allow-list, one Protocol.
+
+The model is always `Pipeline([("preprocess", ...), ("reduce", PCA | "passthrough"), ("segmenter", est)])`;
+swapping is `model.set_params(segmenter=build_segmenter(spec, ...))`. Nothing else in `ml/` branches on an
+algorithm's name: optional capabilities (predict_proba, transform, inertia_, bic) are found by `hasattr`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .config import MLConfig, ModelSpec
+from .features import build_preprocessor, build_reducer
+
+
+@runtime_checkable
+class Segmenter(Protocol):
+    """What a segmenter must offer: `fit(X)` returning self and `predict(X)` -> integer labels.
+
+    Optional, used when present: `predict_proba(X)` (confidence = max probability), `transform(X)`
+    (distances to centres), `cluster_centers_` / `means_` (centres), `inertia_` (elbow), `bic(X)` (BIC)
+    and a `random_state` parameter (seeded from the config). Models without `predict`
+    (AgglomerativeClustering, DBSCAN ...) are wrapped in `InductiveClusterer`.
+    """
+
+    def fit(self, X: Any, y: Any = None) -> Segmenter: ...
+
+    def predict(self, X: Any) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    import_path: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+MODEL_REGISTRY: dict[str, RegistryEntry] = {
+    "kmeans": RegistryEntry("sklearn.cluster.KMeans", {"n_init": 10}),
+    "minibatch_kmeans": RegistryEntry("sklearn.cluster.MiniBatchKMeans", {"n_init": 3, "batch_size": 4096}),
+    "gmm": RegistryEntry("sklearn.mixture.GaussianMixture",
+                         {"covariance_type": "full", "n_init": 2, "reg_covar": 1e-4}),
+}
+
+K_PARAM_NAMES = ("n_clusters", "n_components")
+_IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+
+
+class ModelConfigError(ValueError):
+    """A model name, import path or parameter in the config cannot be used."""
+
+
+def resolve_class(import_path: str, allowed_prefixes: tuple[str, ...]) -> type:
+    """Import `package.module.Class` if its module is inside an allowed package; never anything else.
+
+    The check happens before any import, so a config cannot make the process import arbitrary modules.
+    """
+    if not isinstance(import_path, str) or not _IMPORT_PATH.match(import_path):
+        raise ModelConfigError(f"model {import_path!r} is neither a registry key ({sorted(MODEL_REGISTRY)}) "
+                               "nor a dotted import path like 'sklearn.cluster.Birch'")
+    module_name, _, class_name = import_path.rpartition(".")
+    if not any(module_name == p or module_name.startswith(p + ".") for p in allowed_prefixes):
+        raise ModelConfigError(f"import path {import_path!r} is outside the allowed packages "
+                               f"{list(allowed_prefixes)} (config: allowed_module_prefixes)")
+    if any(part.startswith("_") for part in import_path.split(".")):
+        raise ModelConfigError(f"import path {import_path!r} names a private module or object")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ModelConfigError(f"cannot import module {module_name!r} for model {import_path!r}: {exc}") from exc
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type):
+        raise ModelConfigError(f"{import_path!r} is not a class in {module_name!r}")
+    return cls
+
+
+def build_estimator(name: str, params: dict[str, Any], cfg: MLConfig) -> BaseEstimator:
+    """Instantiate a registry key or allowed import path; nested `{estimator: path, params: {...}}` values
+    are built recursively (how `InductiveClusterer` gets its clusterer and classifier)."""
+    entry = MODEL_REGISTRY.get(name)
+    cls = resolve_class(entry.import_path if entry else name, cfg.allowed_module_prefixes)
+    merged = {**(entry.defaults if entry else {}), **params}
+    built = {k: build_estimator(v["estimator"], dict(v.get("params") or {}), cfg)
+             if isinstance(v, dict) and "estimator" in v else v for k, v in merged.items()}
+    try:
+        estimator = cls(**built)
+    except TypeError as exc:
+        raise ModelConfigError(f"bad parameters for {name!r}: {exc}") from exc
+    if "random_state" in getattr(estimator, "get_params", dict)() and "random_state" not in params:
+        estimator.set_params(random_state=cfg.seed)
+    return estimator
+
+
+def build_segmenter(spec: ModelSpec, cfg: MLConfig) -> BaseEstimator:
+    """The `segmenter` step for a model spec; rejects classes that cannot score new rows."""
+    est = build_estimator(spec.name, dict(spec.params), cfg)
+    if not (hasattr(est, "fit") and hasattr(est, "predict") and hasattr(est, "get_params")):
+        raise ModelConfigError(f"{spec.name!r} has no predict(): wrap it as "
+                               "{name: ml.models.InductiveClusterer, params: {clusterer: {estimator: ...}}}")
+    find_k_param(est, spec.k_param)
+    return est
+
+
+def find_k_param(estimator: BaseEstimator, explicit: str | None = None) -> str:
+    """The (possibly nested, `a__b`) parameter that sets the number of segments."""
+    params = estimator.get_params(deep=True)
+    if explicit:
+        if explicit not in params:
+            raise ModelConfigError(f"k_param {explicit!r} is not a parameter of {type(estimator).__name__}")
+        return explicit
+    for name in sorted(params, key=lambda p: p.count("__")):
+        if name.rpartition("__")[2] in K_PARAM_NAMES:
+            return name
+    raise ModelConfigError(f"{type(estimator).__name__} has no n_clusters/n_components; set model.k_param")
+
+
+def build_model(cfg: MLConfig, k: int | None = None) -> Pipeline:
+    """Unfitted `preprocess -> reduce -> segmenter` pipeline for the configured model."""
+    segmenter = build_segmenter(cfg.model, cfg)
+    if k is not None:
+        segmenter.set_params(**{find_k_param(segmenter, cfg.model.k_param): k})
+    return Pipeline([("preprocess", build_preprocessor(cfg)), ("reduce", build_reducer(cfg)),
+                     ("segmenter", segmenter)])
+
+
+def with_k(segmenter: BaseEstimator, k: int, k_param: str | None = None) -> BaseEstimator:
+    """An unfitted clone of `segmenter` that makes `k` segments."""
+    return clone(segmenter).set_params(**{find_k_param(segmenter, k_param): k})
+
+
+class InductiveClusterer(ClusterMixin, BaseEstimator):
+    """Gives any clusterer a `predict`: fit the clusterer, then a classifier on its labels (inductive
+    clustering). Use for AgglomerativeClustering, SpectralClustering, DBSCAN ...
+
+    `cluster_centers_` are the label means in the input space, so alignment and distances work as for
+    K-means.
+    """
+
+    def __init__(self, clusterer: Any = None, classifier: Any = None):
+        self.clusterer = clusterer
+        self.classifier = classifier
+
+    def fit(self, X: Any, y: Any = None) -> InductiveClusterer:
+        X = validate_data(self, X, reset=True)
+        if self.clusterer is None:
+            raise ValueError("InductiveClusterer needs a clusterer")
+        self.clusterer_ = clone(self.clusterer)
+        labels = np.asarray(self.clusterer_.fit_predict(X))
+        self.classifier_ = clone(self.classifier if self.classifier is not None else KNeighborsClassifier(15))
+        self.classifier_.fit(X, labels)
+        self.labels_ = labels
+        self.classes_ = np.unique(labels)
+        self.cluster_centers_ = np.vstack([X[labels == c].mean(axis=0) for c in self.classes_])
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "classifier_")
+        X = validate_data(self, X, reset=False)
+        return np.asarray(self.classifier_.predict(X))
+
+    @available_if(lambda self: hasattr(self.classifier_ if hasattr(self, "classifier_") else
+                                       (self.classifier or KNeighborsClassifier()), "predict_proba"))
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "classifier_")
+        X = validate_data(self, X, reset=False)
+        return self.classifier_.predict_proba(X)

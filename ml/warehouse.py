@@ -1,0 +1,103 @@
+"""DuckDB I/O for the segmentation stage: table definitions and per-run idempotent writes.
+
+Every table lives in the configured output schema (default `segments`). Per-run tables are written as
+"delete this run's rows, insert" inside one transaction, so re-running a run id replaces, never appends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+TABLES: dict[str, str] = {
+    "model_registry": """
+        model_version varchar primary key, run_id varchar, created_at timestamptz, algorithm varchar,
+        params varchar, features varchar, k integer, as_of_date date, source_relation varchar,
+        n_rows_train bigint, n_rows_population bigint, metrics varchar, segment_map varchar,
+        segment_names varchar, centroids varchar, library_versions varchar, code_version varchar,
+        artifact_path varchar, artifact_format varchar, artifact_sha256 varchar, compared_to varchar,
+        decision varchar, decision_reasons varchar""",
+    "model_aliases": """
+        alias varchar primary key, model_version varchar, previous_model_version varchar,
+        run_id varchar, updated_at timestamptz, reason varchar""",
+    "model_selection": """
+        run_id varchar, model_version varchar, k integer, n_segments integer, silhouette double,
+        inertia double, bic double, min_segment_share double, fit_seconds double, is_knee boolean,
+        criterion_used varchar, selected boolean""",
+    "model_stability": """
+        run_id varchar, model_version varchar, segment_id integer, sample_size bigint, mean_jaccard double,
+        min_jaccard double, status varchar, ari_median double, n_bootstrap integer""",
+    "segment_assignments": """
+        person_id varchar, segment_id integer, segment_name varchar, probability double, distance double,
+        feature_completeness double, model_version varchar, run_id varchar, as_of_date date,
+        scored_at timestamptz""",
+    "segment_history": """
+        person_id varchar, segment_id integer, segment_name varchar, probability double, distance double,
+        feature_completeness double, model_version varchar, run_id varchar, as_of_date date,
+        scored_at timestamptz""",
+    "segment_profiles": """
+        run_id varchar, model_version varchar, segment_id integer, segment_name varchar, size bigint,
+        share double, buyer_share double, persona_name varchar, top_traits varchar, as_of_date date,
+        scored_at timestamptz""",
+    "segment_profile_features": """
+        run_id varchar, segment_id integer, feature varchar, segment_mean double, population_mean double,
+        population_std double, z_score double""",
+    "rule_segment_assignments": """
+        person_id varchar, segment_id varchar, segment_name varchar, run_id varchar, as_of_date date,
+        scored_at timestamptz""",
+    "feature_histograms": """
+        run_id varchar, feature varchar, bin integer, lower double, upper double, category varchar,
+        count double, scored_at timestamptz""",
+    "drift_metrics": """
+        run_id varchar, reference_run_id varchar, kind varchar, name varchar, psi double, status varchar,
+        computed_at timestamptz""",
+}
+PER_RUN_TABLES = ("model_selection", "model_stability", "segment_history", "segment_profiles",
+                  "segment_profile_features", "feature_histograms", "drift_metrics")
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """Create the output schema and tables if missing (identifiers come from the validated config)."""
+    con.execute(f'create schema if not exists "{schema}"')
+    for name, columns in TABLES.items():
+        con.execute(f'create table if not exists "{schema}"."{name}" ({columns})')
+
+
+def table(schema: str, name: str) -> str:
+    if name not in TABLES:
+        raise KeyError(f"unknown segments table {name!r}")
+    return f'"{schema}"."{name}"'
+
+
+def quote_relation(relation: str) -> str:
+    """`a.b` -> `"a"."b"` (the config validator allows identifiers only)."""
+    return ".".join(f'"{part}"' for part in relation.split("."))
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, schema: str, name: str, frame: pd.DataFrame) -> None:
+    """Append a frame by column name (missing table columns become null)."""
+    if frame.empty:
+        return
+    con.register("_ml_insert", frame)
+    try:
+        cols = ", ".join(f'"{c}"' for c in frame.columns)
+        con.execute(f"insert into {table(schema, name)} ({cols}) select {cols} from _ml_insert")
+    finally:
+        con.unregister("_ml_insert")
+
+
+def delete_run(con: duckdb.DuckDBPyConnection, schema: str, names: Sequence[str], run_id: str) -> None:
+    for name in names:
+        con.execute(f"delete from {table(schema, name)} where run_id = ?", [run_id])
+
+
+def read_frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+    return con.execute(sql, list(params)).df()

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+
+from ml.selection import knee_point, select_k
+from ml.stability import bootstrap_stability, classify_stability
+
+
+def test_k_selection_records_every_candidate_and_picks_planted_k(trained, cfg):
+    table = trained.candidates
+    assert table["k"].tolist() == list(range(cfg.selection.k_min, cfg.selection.k_max + 1))
+    assert table[["silhouette", "inertia"]].notna().all().all()
+    assert table["selected"].sum() == 1
+    assert table.loc[table["selected"], "k"].item() == 5
+
+
+def test_bic_selection_for_mixtures():
+    from sklearn.mixture import GaussianMixture
+
+    X, _ = make_blobs(600, centers=4, cluster_std=0.6, random_state=0)
+    k, table = select_k(X, GaussianMixture(random_state=0), 2, 6, criterion="bic", seed=0)
+    assert k == 4
+    assert table["bic"].notna().all()
+    assert table["inertia"].isna().all()
+
+
+def test_knee_point():
+    ks = [1, 2, 3, 4, 5, 6, 7]
+    inertia = [1000, 500, 200, 170, 150, 135, 125]
+    assert knee_point(ks, inertia) == 3
+    assert knee_point([1, 2, 3], [3, 2, 1]) is None  # a straight line has no knee
+
+
+def test_classify_stability_thresholds():
+    assert classify_stability(0.8) == "stable"
+    assert classify_stability(0.75) == "stable"
+    assert classify_stability(0.7) == "doubtful"
+    assert classify_stability(0.59) == "unstable"
+
+
+def test_stability_separates_real_clusters_from_noise():
+    blobs, _ = make_blobs(1500, centers=4, n_features=5, cluster_std=0.5, random_state=0)
+    noise = np.random.default_rng(0).uniform(size=(1500, 5))
+    km = KMeans(4, n_init=1, random_state=0)
+    stable = bootstrap_stability(blobs, km, n_bootstrap=8, sample_rows=1500, seed=0)
+    noisy = bootstrap_stability(noise, KMeans(8, n_init=1, random_state=0), n_bootstrap=8, sample_rows=1500, seed=0)
+    assert (stable.segments["status"] == "stable").all()
+    assert stable.ari_median > 0.95
+    print("noise segments:", noisy.segments[["mean_jaccard", "status"]].round(2).to_dict("records"))
+    assert (noisy.segments["status"] != "stable").any()
+    assert noisy.ari_median < 0.7
+
+
+def test_trained_model_reports_stability_per_segment(trained):
+    st = trained.stability
+    assert sorted(st["segment_id"]) == sorted(trained.segment_names)
+    assert (st["status"] == "stable").all()
