@@ -37,7 +37,7 @@ class Paths:
     @property
     def serving(self) -> Path:
         """The read-only DuckDB file BI tools query, replaced atomically on publish."""
-        return Path(os.environ.get("SEGWAREHOUSE_SERVING", self.data / "serving" / "segments.duckdb"))
+        return Path(os.environ.get("SEGWAREHOUSE_SERVING", self.data / "serving" / "segwarehouse_serving.duckdb"))
 
     @property
     def runs(self) -> Path:

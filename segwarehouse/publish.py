@@ -80,12 +80,14 @@ def publish(
         con = duckdb.connect(str(tmp))
         try:
             con.execute(f"attach '{_sql_string(str(warehouse))}' as {_WAREHOUSE_ALIAS} (read_only)")
+            # qualify with the new file's catalog: a schema may share its name (e.g. "segments")
+            catalog = _ident(con.execute("select current_database()").fetchone()[0])
             for name in tables:
                 schema, table = _split(name, source_schema)
                 target_schema = schema if "." in name else "main"
                 if target_schema != "main":
-                    con.execute(f"create schema if not exists {_ident(target_schema)}")
-                target = f"{_ident(target_schema)}.{_ident(table)}"
+                    con.execute(f"create schema if not exists {catalog}.{_ident(target_schema)}")
+                target = f"{catalog}.{_ident(target_schema)}.{_ident(table)}"
                 con.execute(
                     f"create table {target} as select * from {_WAREHOUSE_ALIAS}.{_ident(schema)}.{_ident(table)}"
                 )
