@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,9 +81,14 @@ def run_dbt(args: list[str], *, paths: Paths | None = None, vars: dict | None = 
     if vars:
         cli += ["--vars", json.dumps(vars)]
     with _LOCK, _env(paths):
+        # dbt logs sys.argv as its "invocation_command": make it the dbt command, not the caller's
+        # (an Airflow task's argv may carry run configuration such as an erasure subject)
+        saved_argv = sys.argv
+        sys.argv = ["dbt", *cli]
         try:
             res = dbtRunner().invoke(cli)
         finally:
+            sys.argv = saved_argv
             _release_duckdb()
     nodes = []
     seconds = 0.0
