@@ -52,6 +52,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stage(args: argparse.Namespace) -> int:
+    """Run one pipeline stage outside Airflow (same functions the DAG tasks call)."""
+    import json
+
+    from . import pipeline
+
+    run_id = args.run_id or f"cli_{args.command}"
+    if args.command == "build":
+        out = pipeline.build_warehouse(args.date, full_refresh=args.full_refresh)
+    elif args.command == "gate":
+        out = pipeline.validate_profiles(args.date, run_id)
+    elif args.command == "publish":
+        out = pipeline.publish_serving()
+    elif args.command == "train":
+        out = pipeline.retrain_segments(run_id)
+    elif args.command == "score":
+        out = pipeline.score_segments(run_id)
+    else:  # erase
+        out = pipeline.erase_person(args.identifier, run_id)
+    print(json.dumps(out, indent=2, default=str))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segwarehouse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -68,6 +91,24 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dirt", action="append", default=[], metavar="NAME=RATE", help="override one dirt rate")
     g.add_argument("-v", "--verbose", action="store_true")
     g.set_defaults(func=cmd_generate)
+
+    b = sub.add_parser("build", help="dbt build of the warehouse for one run date")
+    b.add_argument("--date", required=True, help="as-of date YYYY-MM-DD (landing partitions up to it)")
+    b.add_argument("--full-refresh", action="store_true")
+    b.set_defaults(func=cmd_stage)
+    for name, text in (("gate", "Great Expectations gate on the warehouse"),
+                       ("publish", "atomically publish validated tables to the serving file"),
+                       ("train", "train a challenger and promote it if it passes the gates"),
+                       ("score", "score everyone with the champion, rule segments, drift")):
+        sp = sub.add_parser(name, help=text)
+        sp.add_argument("--run-id")
+        if name == "gate":
+            sp.add_argument("--date", required=True)
+        sp.set_defaults(func=cmd_stage)
+    e = sub.add_parser("erase", help="right to erasure for one email or customer id")
+    e.add_argument("identifier")
+    e.add_argument("--run-id")
+    e.set_defaults(func=cmd_stage)
 
     d = sub.add_parser("demo", help="generate data and run the whole pipeline on the embedded DuckDB")
     d.set_defaults(func=cmd_demo)
