@@ -58,7 +58,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
 
     from . import pipeline
 
-    run_id = args.run_id or f"cli_{args.command}"
+    run_id = getattr(args, "run_id", None) or f"cli_{args.command}"
     if args.command == "build":
         out = pipeline.build_warehouse(args.date, full_refresh=args.full_refresh)
     elif args.command == "gate":

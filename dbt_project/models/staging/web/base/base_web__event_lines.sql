@@ -47,18 +47,26 @@ typed as (
         j.event_at as event_at_raw,
         {{ parse_utc('j.event_at') }} as event_at
     from parsed
+),
+
+checked as (
+    select
+        *,
+        case
+            when not is_json then 'malformed JSON line'
+        when event_id is null then 'missing event_id'
+            when event_type is null or event_type not in ('page_view', 'product_view', 'add_to_cart', 'checkout',
+                'purchase', 'search', 'login', 'email_open', 'email_click') then 'unknown event_type'
+            when event_at is null then 'unparseable event_at'
+            when event_at >= delivery_date + interval {{ var('future_tolerance_days') + 1 }} day then 'future event_at'
+            when anonymous_id is null and user_id is null then 'no anonymous_id or user_id'
+        end as reject_reason
+    from typed
 )
 
+-- the raw text is kept only for rejected lines (the quarantine needs it; good lines live on parsed)
 select
     source_file || ':' || line_no as line_key,
-    *,
-    case
-        when not is_json then 'malformed JSON line'
-        when event_id is null then 'missing event_id'
-        when event_type is null or event_type not in ('page_view', 'product_view', 'add_to_cart', 'checkout',
-            'purchase', 'search', 'login', 'email_open', 'email_click') then 'unknown event_type'
-        when event_at is null then 'unparseable event_at'
-        when event_at >= delivery_date + interval {{ var('future_tolerance_days') + 1 }} day then 'future event_at'
-        when anonymous_id is null and user_id is null then 'no anonymous_id or user_id'
-    end as reject_reason
-from typed
+    * exclude (line, is_json, event_at_raw),
+    case when reject_reason is not null then line end as line
+from checked
