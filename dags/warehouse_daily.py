@@ -8,7 +8,7 @@ Idempotent per day: re-running a day rebuilds the same tables (incremental model
 
 from __future__ import annotations
 
-from airflow.sdk import chain, dag, task
+from airflow.sdk import chain, dag, task, task_group
 from assets import PROFILES
 from common import DEFAULT_ARGS, START_DATE, WRITER_POOL
 
@@ -30,11 +30,20 @@ def warehouse_daily():
 
         return pipeline.check_landing(ds)
 
-    @task(pool=WRITER_POOL)
-    def dbt_build(ds: str | None = None) -> dict:
-        from segwarehouse import pipeline
+    @task_group(group_id="dbt")
+    def dbt_build():
+        """One task per dbt layer: each builds its models and runs their tests (dbt build --select)."""
+        steps = []
+        for layer in ("staging", "intermediate", "marts"):
 
-        return pipeline.build_warehouse(ds)
+            @task(task_id=layer, pool=WRITER_POOL)
+            def build_layer(layer: str = layer, ds: str | None = None) -> dict:
+                from segwarehouse import pipeline
+
+                return pipeline.build_warehouse(ds, layer=layer)
+
+            steps.append(build_layer())
+        chain(*steps)
 
     @task(pool=WRITER_POOL)
     def quality_gate(ds: str | None = None, run_id: str | None = None) -> dict:

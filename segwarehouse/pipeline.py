@@ -48,14 +48,28 @@ def check_landing(ds: str | date | None, paths: Paths | None = None) -> dict:
     return check(paths or get_paths(), _day(ds)).as_dict()
 
 
-def build_warehouse(ds: str | date | None, paths: Paths | None = None, *, full_refresh: bool = False) -> dict:
-    """`dbt build` (seeds, models, tests) for the run date; incremental models pick up the new partitions."""
+# dbt layers as separate, observable steps (each builds its models and runs their tests)
+DBT_LAYERS = {
+    "staging": "resource_type:seed path:models/staging",
+    "intermediate": "path:models/intermediate",
+    "marts": "path:models/marts",
+}
+
+
+def build_warehouse(ds: str | date | None, paths: Paths | None = None, *, full_refresh: bool = False,
+                    layer: str | None = None) -> dict:
+    """`dbt build` (seeds, models, tests) for the run date, all layers or one of DBT_LAYERS."""
     from .dbt_runner import run_dbt
 
     paths = paths or get_paths()
+    if layer is not None and layer not in DBT_LAYERS:
+        raise ValueError(f"unknown dbt layer {layer!r}; expected one of {sorted(DBT_LAYERS)}")
     args = ["build", *(["--full-refresh"] if full_refresh else [])]
+    if layer:
+        args += ["--select", DBT_LAYERS[layer]]
     result = run_dbt(args, paths=paths, vars={"as_of_date": _day(ds).isoformat()})
-    return {"as_of_date": _day(ds).isoformat(), "nodes": result.counts(), "seconds": result.seconds,
+    return {"as_of_date": _day(ds).isoformat(), "layer": layer or "all", "nodes": result.counts(),
+            "seconds": result.seconds, "slowest": sorted(result.nodes, key=lambda n: -n["seconds"])[:5],
             "rows": warehouse_row_counts(paths)}
 
 

@@ -4,6 +4,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    on_schema_change='sync_all_columns',
     pre_hook="{{ sessions_recompute_prehook() }}"
 ) }}
 

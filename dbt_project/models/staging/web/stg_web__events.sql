@@ -1,6 +1,6 @@
 {#- One row per web event (event_id): valid lines only, re-delivered copies dropped (earliest delivery wins).
     Incremental with the same lookback as its base model; equal to a full refresh by construction. -#}
-{{ config(materialized='incremental', unique_key='event_id', incremental_strategy='delete+insert') }}
+{{ config(materialized='incremental', unique_key='event_id', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
 
 {%- set since = incremental_since(this) if is_incremental() else none -%}
 

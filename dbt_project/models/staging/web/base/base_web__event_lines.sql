@@ -1,6 +1,6 @@
 {#- Every line of the web-analytics event files, parsed and checked. Incremental: a run re-reads only the
     delivery partitions from (latest loaded - lookback_days) on, replacing those lines by their line key. -#}
-{{ config(materialized='incremental', unique_key='line_key', incremental_strategy='delete+insert') }}
+{{ config(materialized='incremental', unique_key='line_key', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
 
 {%- set since = incremental_since(this) if is_incremental() else none -%}
 {%- set files = landing_files('web/events', '*.jsonl', since) -%}
