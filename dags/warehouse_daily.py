@@ -32,9 +32,9 @@ def warehouse_daily():
 
     @task_group(group_id="dbt")
     def dbt_build():
-        """One task per dbt layer: each builds its models and runs their tests (dbt build --select)."""
+        """One task per stage of the dbt graph: each builds its models and runs their tests."""
         steps = []
-        for layer in ("staging", "intermediate", "marts"):
+        for layer in ("staging", "identity_and_facts", "profiles"):
 
             @task(task_id=layer, pool=WRITER_POOL)
             def build_layer(layer: str = layer, ds: str | None = None) -> dict:

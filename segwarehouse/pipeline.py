@@ -51,8 +51,9 @@ def check_landing(ds: str | date | None, paths: Paths | None = None) -> dict:
 # dbt layers as separate, observable steps (each builds its models and runs their tests)
 DBT_LAYERS = {
     "staging": "resource_type:seed path:models/staging",
-    "intermediate": "path:models/intermediate",
-    "marts": "path:models/marts",
+    "identity_and_facts": "path:models/intermediate/identity path:models/intermediate/web "
+                          "path:models/intermediate/quality path:models/marts/identity fct_events fct_sessions fct_orders",
+    "profiles": "path:models/intermediate/features dim_user_profile",
 }
 
 

@@ -76,7 +76,7 @@ def test_dag_policy(dagbag, dag_id):
 
 def test_every_warehouse_writer_uses_the_single_slot_pool(dagbag):
     writers = {
-        "warehouse_daily": {"dbt.staging", "dbt.intermediate", "dbt.marts", "quality_gate", "publish"},
+        "warehouse_daily": {"dbt.staging", "dbt.identity_and_facts", "dbt.profiles", "quality_gate", "publish"},
         "segments_score": {"score", "publish_segments"},
         "segments_retrain": {"train_and_promote", "score", "publish_segments"},
         "privacy_erasure": {"erase"},
@@ -94,4 +94,4 @@ def test_assets_wire_the_dags_together(dagbag):
     assert dags["segments_retrain"]["schedule"] == "AssetOrTimeSchedule"
     assert dags["privacy_erasure"]["schedule"] == "NullTimetable"
     assert dags["segments_score"]["tasks"]["raise_drift_alert"]["outlets"] == ["segwarehouse_drift_alert"]
-    assert dags["warehouse_daily"]["tasks"]["dbt.marts"]["retries"] >= 1
+    assert dags["warehouse_daily"]["tasks"]["dbt.profiles"]["retries"] >= 1
