@@ -14,11 +14,15 @@ from expectations.profile import (
     dim_user_profile_suite,
 )
 from expectations.staging import (
+    STAGING_ROW_IDS,
     stg_crm__contacts_suite,
     stg_shop__order_items_suite,
     stg_shop__orders_suite,
     stg_web__events_suite,
 )
+
+# columns naming a failing row in results (only those present in the table are used)
+ROW_IDS: dict[str, tuple[str, ...]] = {**STAGING_ROW_IDS, PROFILE_TABLE: (PROFILE_KEY,)}
 
 # row-level suites by table name (whole-table suites of the profile need a baseline, see profile.py)
 ROW_SUITES = {
@@ -34,6 +38,7 @@ __all__ = [
     "PROFILE_COLUMNS",
     "PROFILE_KEY",
     "PROFILE_TABLE",
+    "ROW_IDS",
     "ROW_SUITES",
     "ProfileBaseline",
     "dim_user_profile_keys_suite",

@@ -162,7 +162,7 @@ def dim_user_profile_metrics_suite(
         suite.add_expectation(
             gxe.ExpectColumnValuesToBeBetween(
                 column="row_count",
-                min_value=int(baseline.row_count * (1 - tolerance)),
+                min_value=max(0, int(baseline.row_count * (1 - tolerance))),
                 max_value=round(baseline.row_count * (1 + tolerance)),
                 meta={
                     "column": "*",
@@ -176,7 +176,7 @@ def dim_user_profile_metrics_suite(
         suite.add_expectation(
             gxe.ExpectColumnValuesToBeBetween(
                 column="monetary_mean",
-                min_value=baseline.monetary_mean * (1 - mean_tolerance),
+                min_value=max(0.0, baseline.monetary_mean * (1 - mean_tolerance)),
                 max_value=baseline.monetary_mean * (1 + mean_tolerance),
                 meta={
                     "column": "monetary",

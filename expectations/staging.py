@@ -56,6 +56,15 @@ SHOP_ORDERS_COLUMNS = (
 )
 SHOP_ORDER_ITEMS_COLUMNS = ("order_id", "line_number", "product_id", "category", "quantity", "unit_price")
 
+# columns that identify a failing row in the gate's message and results (those present are used):
+# the source key plus the landing file and line staging carries, so a bad value leads to its raw row
+STAGING_ROW_IDS = {
+    "stg_crm__contacts": ("customer_id", "source_file", "line_no"),
+    "stg_web__events": ("event_id", "source_file", "line_no"),
+    "stg_shop__orders": ("order_id", "source_file", "line_no"),
+    "stg_shop__order_items": ("order_id", "line_number", "source_file", "line_no"),
+}
+
 EVENT_TYPES = (
     "page_view",
     "product_view",

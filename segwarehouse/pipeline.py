@@ -100,18 +100,22 @@ def validate_profiles(ds: str | date | None, run_id: str | None, paths: Paths | 
 
 
 def publish_serving(paths: Paths | None = None) -> dict:
-    """Atomically replace the serving file with the current validated tables (see SERVING_TABLES)."""
+    """Atomically replace the serving file with the current validated tables (see SERVING_TABLES).
+
+    The profile mart goes out pseudonymized only (`main.user_profile_public`, keyed HMAC of its PII
+    columns; needs SEGWAREHOUSE_PII_KEY), with the BI views of `segwarehouse.serving` and their Parquet
+    exports (docs/bi.md).
+    """
     import duckdb
 
-    from .publish import publish
+    from .serving import PROFILE_SOURCE, publish_serving_contract
 
     paths = paths or get_paths()
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         present = {f"{s}.{t}" for s, t in con.execute(
             "select table_schema, table_name from information_schema.tables").fetchall()}
-    tables = [t for t in SERVING_TABLES if t in present]
-    result = publish(paths.warehouse, paths.serving, tables)
-    return {"serving": str(result.serving_path), "tables": result.tables, "seconds": round(result.duration_s, 2)}
+    tables = [t for t in SERVING_TABLES if t in present and t != PROFILE_SOURCE]
+    return publish_serving_contract(paths, tables).as_dict()
 
 
 def publish_profiles(ds: str | date | None, run_id: str | None, paths: Paths | None = None) -> dict:
@@ -127,10 +131,14 @@ def retrain_segments(run_id: str | None, paths: Paths | None = None) -> dict:
 
 
 def score_segments(run_id: str | None, paths: Paths | None = None) -> dict:
-    """Score everyone with the champion, write segment tables, rule segments and drift."""
+    """Score everyone with the champion, write segment tables, rule segments and drift; write the HTML report."""
     from ml.score import score_from_warehouse
 
-    return score_from_warehouse(run_folder_name(run_id, "score"), paths=paths or get_paths())
+    from .report import write_report
+
+    paths = paths or get_paths()
+    result = score_from_warehouse(run_folder_name(run_id, "score"), paths=paths)
+    return {**result, "report": str(write_report(paths, result["run_id"]))}
 
 
 def publish_segments(run_id: str | None, paths: Paths | None = None) -> dict:

@@ -14,16 +14,17 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from segwarehouse.paths import Paths
 from segwarehouse.quality_gate import (
     DEFAULT_CHUNK_ROWS,
     DEFAULT_TABLES,
-    DEFAULT_TOLERANCE,
     GateResult,
     validate_warehouse,
 )
@@ -31,6 +32,12 @@ from segwarehouse.quality_gate import (
 log = logging.getLogger(__name__)
 
 _WAREHOUSE_ALIAS = "wh"
+
+
+class PublishAborted(RuntimeError):
+    """The new serving file did not hold what was audited; the old serving file was left in place."""
+
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 
@@ -58,13 +65,16 @@ def publish(
     *,
     views_sql: list[str] | None = None,
     source_schema: str = "main",
+    expected_rows: Mapping[str, int] | None = None,
 ) -> PublishResult:
     """Copy `tables` from the warehouse into a fresh DuckDB file and atomically replace `serving_path`.
 
     Table names may be `table` (read from `source_schema`) or `schema.table` (kept as is in the serving
     file). `views_sql` are statements run in the new file after the copy (e.g. `create view ...`).
-    The warehouse is attached READ_ONLY; the temp file lives in the serving folder so the rename never
-    crosses file systems, and it is removed on any failure.
+    `expected_rows` (table name as given -> rows) guards "publish what was audited": a copied table
+    with another row count raises `PublishAborted` before the swap. The warehouse is attached
+    READ_ONLY; the temp file lives in the serving folder so the rename never crosses file systems,
+    and it is removed on any failure.
     """
     if not tables:
         raise ValueError("publish needs at least one table")
@@ -94,6 +104,16 @@ def publish(
                 row = con.execute(f"select count(*) from {target}").fetchone()
                 counts[name] = int(row[0]) if row else 0
             con.execute(f"detach {_WAREHOUSE_ALIAS}")
+            changed = {
+                name: (rows, counts.get(name))
+                for name, rows in (expected_rows or {}).items()
+                if counts.get(name) != rows
+            }
+            if changed:
+                raise PublishAborted(
+                    "warehouse changed between audit and publish (table: audited rows, rows now): "
+                    + ", ".join(f"{n}: {a}, {b}" for n, (a, b) in changed.items())
+                )
             for statement in views_sql or []:
                 con.execute(statement)
             con.execute("checkpoint")
@@ -126,12 +146,15 @@ def audit_and_publish(
     runs_dir: str | Path,
     views_sql: list[str] | None = None,
     validate_tables: Sequence[str] = DEFAULT_TABLES,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: float | None = None,
     mean_tolerance: float | None = None,
     schema: str = "main",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> AuditPublishResult:
-    """Run the quality gate, then publish; on a failed gate raise `QualityGateFailed` and publish nothing."""
+    """Run the quality gate, then publish; on a failed gate raise `QualityGateFailed` and publish nothing.
+
+    Published tables that the gate validated must still have the row count it saw (`PublishAborted`).
+    """
     gate = validate_warehouse(
         warehouse_path,
         run_id,
@@ -143,8 +166,35 @@ def audit_and_publish(
         chunk_rows=chunk_rows,
         raise_on_failure=True,
     )
-    published = publish(warehouse_path, serving_path, tables, views_sql=views_sql, source_schema=schema)
+    audited = {s.table: s.n_rows for s in gate.suites if s.suite == f"{s.table}_suite"}
+    expected = {}
+    for name in tables:
+        table_schema, table = _split(name, schema)
+        if table_schema == schema and table in audited:
+            expected[name] = audited[table]
+    published = publish(
+        warehouse_path,
+        serving_path,
+        tables,
+        views_sql=views_sql,
+        source_schema=schema,
+        expected_rows=expected,
+    )
     return AuditPublishResult(gate=gate, publish=published)
+
+
+def publish_to_serving(tables: list[str], paths: Paths, **options: Any) -> PublishResult:
+    """`publish` from `paths.warehouse` to `paths.serving` (options as for `publish`)."""
+    return publish(paths.warehouse, paths.serving, tables, **options)
+
+
+def audit_and_publish_to_serving(
+    tables: list[str], paths: Paths, *, run_id: str, **options: Any
+) -> AuditPublishResult:
+    """`audit_and_publish` with the environment's locations; evidence goes to `paths.runs/<run_id>/validation`."""
+    return audit_and_publish(
+        paths.warehouse, paths.serving, tables, run_id=run_id, runs_dir=paths.runs, **options
+    )
 
 
 def _split(name: str, default_schema: str) -> tuple[str, str]:

@@ -18,13 +18,14 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import great_expectations as gx
@@ -35,6 +36,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from expectations import (
     PROFILE_KEY,
     PROFILE_TABLE,
+    ROW_IDS,
     ROW_SUITES,
     ProfileBaseline,
     dim_user_profile_keys_suite,
@@ -51,11 +53,15 @@ DEFAULT_TABLES: tuple[str, ...] = (
     PROFILE_TABLE,
 )
 DEFAULT_TOLERANCE = 0.2
+# deployments tune the drift bounds without code changes (the DAG calls validate_warehouse with defaults)
+TOLERANCE_ENV = "SEGWAREHOUSE_GATE_TOLERANCE"
+MEAN_TOLERANCE_ENV = "SEGWAREHOUSE_GATE_MEAN_TOLERANCE"
 DEFAULT_CHUNK_ROWS = 250_000
 QUALITY_SCHEMA = "quality"
 # the keys frame lists at most this many duplicated keys (their rows, all copies); enough to diagnose
 MAX_DUPLICATE_KEYS = 1000
 _SAMPLE = 20
+_ROWS_IN_MESSAGE = 5  # failing rows named per expectation in the exception message (JSON keeps _SAMPLE)
 # expectations that only look at the table's shape: evaluated once on a zero-row frame
 _SCHEMA_ONLY = frozenset(
     {
@@ -66,8 +72,34 @@ _SCHEMA_ONLY = frozenset(
     }
 )
 _COLUMN_KWARGS = ("column", "column_A", "column_B", "column_list")
+# column-map expectations whose verdict on a row depends on the row's value alone (see _attach_failing_rows)
+_VALUE_WISE = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_values_to_match_like_pattern",
+        "expect_column_values_to_not_match_like_pattern",
+        "expect_column_value_lengths_to_be_between",
+        "expect_column_value_lengths_to_equal",
+        "expect_column_values_to_be_unique",
+    }
+)
 _SCHEMA_PART = "__schema"
 _DUCKDB_VECTOR = 2048
+
+
+class _Part(NamedTuple):
+    """Frames validated against one GX suite; `counts_rows` is False for the zero-row schema frame."""
+
+    suite: gx.ExpectationSuite
+    frames: Iterator[pd.DataFrame]
+    counts_rows: bool = True
+    row_ids: tuple[str, ...] = ()
 
 
 class QualityGateFailed(RuntimeError):
@@ -92,6 +124,7 @@ class ExpectationOutcome:
     unexpected_count: int | None = None
     element_count: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    failing_rows: tuple[str, ...] = ()  # a sample of failing rows by their ids ("person_id=p_...")
 
     def describe(self) -> str:
         """One line naming table, column, expectation, its bounds and what was observed."""
@@ -106,6 +139,10 @@ class ExpectationOutcome:
         text += f"; observed {prefix}{_short(self.observed)}"
         if "baseline" in self.meta:
             text += f" (baseline {_short(self.meta['baseline'])} from run {self.meta.get('baseline_run_id')})"
+        if self.failing_rows:
+            shown = self.failing_rows[:_ROWS_IN_MESSAGE]
+            more = ", ..." if (self.unexpected_count or len(self.failing_rows)) > len(shown) else ""
+            text += "; rows " + ", ".join(shown) + more
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,6 +157,7 @@ class ExpectationOutcome:
             "unexpected_count": self.unexpected_count,
             "element_count": self.element_count,
             "meta": _jsonable(self.meta),
+            "failing_rows": list(self.failing_rows),
         }
 
 
@@ -175,7 +213,7 @@ def validate_warehouse(
     runs_dir: str | Path,
     *,
     tables: Sequence[str] = DEFAULT_TABLES,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: float | None = None,
     mean_tolerance: float | None = None,
     schema: str = "main",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
@@ -184,9 +222,11 @@ def validate_warehouse(
     """Validate `tables` of the warehouse with their GX suites; raise `QualityGateFailed` on any failure.
 
     `tolerance` bounds the profile's row count against the last good run (0.2 = +-20 %),
-    `mean_tolerance` the mean of `monetary` (defaults to `tolerance`). Opens the warehouse read-write:
-    run it in the single-writer slot, after dbt.
+    `mean_tolerance` the mean of `monetary` (defaults to `tolerance`). When not given they come from
+    $SEGWAREHOUSE_GATE_TOLERANCE / $SEGWAREHOUSE_GATE_MEAN_TOLERANCE, else `DEFAULT_TOLERANCE`.
+    Opens the warehouse read-write: run it in the single-writer slot, after dbt.
     """
+    tolerance, mean_tolerance = resolve_tolerances(tolerance, mean_tolerance)
     unknown = [t for t in tables if t not in ROW_SUITES]
     if unknown:
         raise ValueError(f"no suite for table(s) {unknown}; known: {sorted(ROW_SUITES)}")
@@ -210,11 +250,13 @@ def validate_warehouse(
                 continue
             relation = f"{_quote(schema)}.{_quote(table)}"
             suite = ROW_SUITES[table]()
-            parts = _table_parts(con, suite, schema, table, chunk_rows)
+            present = _table_columns(con, schema, table)
+            row_ids = tuple(c for c in ROW_IDS.get(table, ()) if c in present)
+            parts = _table_parts(con, suite, relation, present, row_ids, chunk_rows)
             outcomes.append(_run_suite(context, source, suite.name, table, parts, run_id, validation_dir))
             if table == PROFILE_TABLE:
                 # a missing key/monetary column already fails the row suite; keep the table checks running
-                columns = set(_table_columns(con, schema, table))
+                columns = set(present)
                 baseline = _latest_baseline(con, run_id)
                 keys_frame = (
                     _duplicated_keys(con, relation, PROFILE_KEY)
@@ -228,7 +270,7 @@ def validate_warehouse(
                         source,
                         keys_suite.name,
                         table,
-                        [(keys_suite, iter([keys_frame]), True)],
+                        [_Part(keys_suite, iter([keys_frame]))],
                         run_id,
                         validation_dir,
                     )
@@ -243,7 +285,7 @@ def validate_warehouse(
                         source,
                         metrics_suite.name,
                         table,
-                        [(metrics_suite, iter([metrics[["row_count", "monetary_mean"]]]), True)],
+                        [_Part(metrics_suite, iter([metrics[["row_count", "monetary_mean"]]]))],
                         run_id,
                         validation_dir,
                     )
@@ -308,16 +350,21 @@ def _build_docs(context: Any) -> Path | None:
 
 
 def _table_parts(
-    con: duckdb.DuckDBPyConnection, suite: gx.ExpectationSuite, schema: str, table: str, chunk_rows: int
-) -> list[tuple[gx.ExpectationSuite, Iterator[pd.DataFrame], bool]]:
+    con: duckdb.DuckDBPyConnection,
+    suite: gx.ExpectationSuite,
+    relation: str,
+    present: list[str],
+    row_ids: tuple[str, ...],
+    chunk_rows: int,
+) -> list[_Part]:
     """Split a table suite into what needs the schema only and what needs rows, and stream only used columns.
 
     Shape checks (column set, column count) run once on a zero-row frame with every column; the
-    other expectations run on chunks holding only the columns they reference. Fetching a wide mart's
-    unused columns into pandas costs more than the validation itself.
+    other expectations run on chunks holding only the columns they reference plus the `row_ids` that
+    name failing rows. Fetching a wide mart's unused columns into pandas costs more than validating.
     """
-    relation = f"{_quote(schema)}.{_quote(table)}"
-    schema_only, row_level, referenced = [], [], set()
+    everything = [_Part(suite, _chunks(con, f"select * from {relation}", chunk_rows), True, row_ids)]
+    schema_only, row_level, referenced = [], [], set(row_ids)
     for expectation in suite.expectations:
         if expectation.expectation_type in _SCHEMA_ONLY:
             schema_only.append(expectation)
@@ -325,22 +372,22 @@ def _table_parts(
         row_level.append(expectation)
         columns = _referenced_columns(expectation.configuration.kwargs)
         if columns is None:  # a table-wide expectation we cannot project for: stream whole rows
-            return [(suite, _chunks(con, f"select * from {relation}", chunk_rows), True)]
+            return everything
         referenced |= columns
     if not schema_only or not row_level:
-        return [(suite, _chunks(con, f"select * from {relation}", chunk_rows), True)]
-    present = _table_columns(con, schema, table)
+        return everything
     projection = ", ".join(_quote(c) for c in present if c in referenced) or "1 as _no_column"
     return [
-        (
+        _Part(
             gx.ExpectationSuite(f"{suite.name}{_SCHEMA_PART}", expectations=schema_only),
             iter([_frame(con, f"select * from {relation} limit 0")]),
-            False,
+            counts_rows=False,
         ),
-        (
+        _Part(
             gx.ExpectationSuite(suite.name, expectations=row_level),
             _chunks(con, f"select {projection} from {relation}", chunk_rows),
             True,
+            row_ids,
         ),
     ]
 
@@ -361,25 +408,24 @@ def _run_suite(
     source: Any,
     name: str,
     table: str,
-    parts: list[tuple[gx.ExpectationSuite, Iterator[pd.DataFrame], bool]],
+    parts: list[_Part],
     run_id: str,
     validation_dir: Path,
 ) -> SuiteOutcome:
-    """Validate each part's frames with one checkpoint per part and fold all results into one outcome.
-
-    A part is (GX suite, frames, counts_rows); counts_rows is False for the zero-row schema frame.
-    """
+    """Validate each part's frames with one checkpoint per part and fold all results into one outcome."""
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
     chunk_results: list[dict[str, Any]] = []
     n_rows = n_chunks = 0
-    for part_suite, frames, counts_rows in parts:
+    for part_suite, frames, counts_rows, row_ids in parts:
         gx_suite = context.suites.add(part_suite)
         asset = source.add_dataframe_asset(gx_suite.name.removesuffix("_suite"))
         batch_definition = asset.add_batch_definition_whole_dataframe("chunk")
         validation = context.validation_definitions.add(
             gx.ValidationDefinition(name=f"{gx_suite.name}_validation", data=batch_definition, suite=gx_suite)
         )
+        # not `unexpected_index_column_names`: GX then builds the index list of *every* failing row in
+        # Python (1M failing rows: 60 s instead of 5 s); _attach_failing_rows names a sample instead
         checkpoint = context.checkpoints.add(
             gx.Checkpoint(
                 name=f"{gx_suite.name}_checkpoint",
@@ -395,7 +441,11 @@ def _run_suite(
                 batch_parameters={"dataframe": frame},
                 run_id=RunIdentifier(run_name=f"{run_id}-chunk{n:04d}", run_time=started_at),
             )
-            chunk_results += [r.to_json_dict() for r in checkpoint_result.run_results.values()]
+            results = [r.to_json_dict() for r in checkpoint_result.run_results.values()]
+            if row_ids and counts_rows:
+                for result in results:
+                    _attach_failing_rows(result["results"], frame, row_ids)
+            chunk_results += results
 
     expectations = tuple(_aggregate(table, name, chunk_results))
     outcome_path = validation_dir / f"{name}.json"
@@ -442,6 +492,7 @@ def _aggregate(table: str, suite: str, chunk_results: list[dict[str, Any]]) -> I
         config = results[0]["expectation_config"]
         kwargs = {k: v for k, v in config["kwargs"].items() if k not in ("batch_id", "column")}
         stats = [r.get("result") or {} for r in results]
+        failing_rows: tuple[str, ...] = ()
         if all("unexpected_count" in s for s in stats):
             element_count = sum(s.get("element_count") or 0 for s in stats)
             unexpected = sum(s.get("unexpected_count") or 0 for s in stats)
@@ -454,6 +505,8 @@ def _aggregate(table: str, suite: str, chunk_results: list[dict[str, Any]]) -> I
                 success = all(r["success"] for r in results)
             sample = [v for s in stats for v in s.get("partial_unexpected_list") or []][:_SAMPLE]
             observed = _observed_values(sample, unexpected, element_count)
+            rows = [row for s in stats for row in s.get("failing_rows") or []][:_SAMPLE]
+            failing_rows = tuple(" ".join(f"{k}={_short(v, 80)}" for k, v in row.items()) for row in rows)
         else:
             element_count = unexpected = None
             success = all(r["success"] for r in results)
@@ -476,7 +529,36 @@ def _aggregate(table: str, suite: str, chunk_results: list[dict[str, Any]]) -> I
             unexpected_count=unexpected,
             element_count=element_count,
             meta=config.get("meta") or {},
+            failing_rows=failing_rows,
         )
+
+
+def _attach_failing_rows(
+    results: list[dict[str, Any]], frame: pd.DataFrame, row_ids: tuple[str, ...]
+) -> None:
+    """Add `failing_rows` (the `row_ids` of up to _SAMPLE failing rows of this chunk) to each GX result.
+
+    Only for expectations whose verdict on a row depends on that row's value alone: then exactly the
+    rows holding one of GX's reported unexpected values fail (for uniqueness every copy does).
+    """
+    for result in results:
+        stats = result.get("result") or {}
+        config = result["expectation_config"]
+        column = config["kwargs"].get("column")
+        if not stats.get("unexpected_count") or config["type"] not in _VALUE_WISE or column not in frame:
+            continue
+        if config["type"] == "expect_column_values_to_not_be_null":
+            mask = frame[column].isna()
+        elif config["type"] == "expect_column_values_to_be_null":
+            mask = frame[column].notna()
+        else:  # nulls count as missing, never as unexpected, in the other value-wise checks
+            values = [v for v in stats.get("partial_unexpected_list") or [] if not _is_missing(v)]
+            mask = frame[column].isin(values)
+        stats["failing_rows"] = _jsonable(frame.loc[mask, list(row_ids)].head(_SAMPLE).to_dict("records"))
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _exception_message(results: list[dict[str, Any]]) -> str | None:
@@ -702,6 +784,30 @@ def _record_baseline(con: duckdb.DuckDBPyConnection, run_id: str, schema: str, s
 
 
 # --- small helpers -------------------------------------------------------------------------------
+
+
+def resolve_tolerances(
+    tolerance: float | None = None, mean_tolerance: float | None = None
+) -> tuple[float, float]:
+    """Drift tolerances: explicit arguments, else the environment, else DEFAULT_TOLERANCE (mean = row count)."""
+    if tolerance is None:
+        tolerance = _env_fraction(TOLERANCE_ENV, DEFAULT_TOLERANCE)
+    if mean_tolerance is None:
+        mean_tolerance = _env_fraction(MEAN_TOLERANCE_ENV, tolerance)
+    for name, value in (("tolerance", tolerance), ("mean_tolerance", mean_tolerance)):
+        if not value >= 0:  # also rejects NaN
+            raise ValueError(f"{name} must be a fraction >= 0 (0.2 = +-20 %), got {value!r}")
+    return tolerance, mean_tolerance
+
+
+def _env_fraction(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"${name} must be a number such as 0.2, got {raw!r}") from None
 
 
 def _float_or_none(value: Any) -> float | None:

@@ -109,7 +109,8 @@ STAGING_SQL = [
            null::varchar as order_id, null::varchar as campaign_id,
            ['desktop', 'mobile', 'tablet'][1 + i % 3] as device,
            ['direct', 'organic', 'paid_search', 'social', 'email', 'referral'][1 + i % 6] as channel,
-           timestamptz '2026-02-01 10:00:00+00' + to_minutes(i) as event_at
+           timestamptz '2026-02-01 10:00:00+00' + to_minutes(i) as event_at,
+           'web/events/date=2026-02-01/events.jsonl' as source_file, (i + 1)::integer as line_no
     from range({rows} * 5) t(i)
     """,
     """

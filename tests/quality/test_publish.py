@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segwarehouse.publish import publish
+from segwarehouse.publish import (
+    PublishAborted,
+    audit_and_publish_to_serving,
+    publish,
+    publish_to_serving,
+)
+
+_spec = importlib.util.spec_from_file_location("quality_profiles", Path(__file__).with_name("profiles.py"))
+profiles = importlib.util.module_from_spec(_spec)
+sys.modules["quality_profiles"] = profiles
+_spec.loader.exec_module(profiles)
 
 
 def _warehouse(path: Path, value: int, extra_table: bool = False) -> Path:
@@ -108,3 +119,36 @@ def test_publish_rejects_non_identifier_names(tmp_path):
     warehouse = _warehouse(tmp_path / "wh.duckdb", 1)
     with pytest.raises(ValueError, match="identifier"):
         publish(warehouse, tmp_path / "s.duckdb", ["dim_user_profile; drop table x"])
+
+
+def test_publish_aborts_when_rows_differ_from_what_was_audited(tmp_path):
+    serving = tmp_path / "serving.duckdb"
+    publish(_warehouse(tmp_path / "wh1.duckdb", 1), serving, ["dim_user_profile"])
+    before = hashlib.sha256(serving.read_bytes()).hexdigest()
+
+    with pytest.raises(PublishAborted, match=r"dim_user_profile: 999, 1000"):
+        publish(
+            _warehouse(tmp_path / "wh2.duckdb", 2),
+            serving,
+            ["dim_user_profile", "ml.segments"],
+            expected_rows={"dim_user_profile": 999, "ml.segments": 10},
+        )
+
+    assert hashlib.sha256(serving.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_audit_and_publish_with_environment_paths(isolated_env):
+    paths = isolated_env
+    paths.warehouse.parent.mkdir(parents=True)
+    profiles.build_warehouse(paths.warehouse, profile_rows=2_000)
+
+    result = audit_and_publish_to_serving(["dim_user_profile"], paths, run_id="daily-1")
+
+    assert result.gate.success
+    assert result.publish.serving_path == paths.serving.resolve()
+    assert result.publish.tables == {"dim_user_profile": 2_000}
+    assert (paths.runs / "daily-1" / "validation" / "gate_result.json").exists()
+    assert (paths.runs / "daily-1" / "validation" / "data_docs" / "index.html").exists()
+    republished = publish_to_serving(["dim_user_profile", "stg_shop__orders"], paths)
+    assert republished.tables == {"dim_user_profile": 2_000, "stg_shop__orders": 200}

@@ -116,7 +116,13 @@ def test_rerun_of_same_run_id_replaces_its_rows(warehouse, tmp_path):
 DEFECTS = {
     "age_300": (
         [f"update dim_user_profile set age = 300 where person_id in ('{_pid(3)}', '{_pid(17_000)}')"],
-        ["dim_user_profile.age", "expect_column_values_to_be_between", "2 of 20000", "300"],
+        [
+            "dim_user_profile.age",
+            "expect_column_values_to_be_between",
+            "2 of 20000",
+            "observed values [300]",
+            f"rows person_id={_pid(3)}, person_id={_pid(17_000)}",
+        ],
     ),
     "duplicate_ids_across_chunks": (
         # row 1 sits in the first chunk, row 19_999 in the last one
@@ -134,11 +140,21 @@ DEFECTS = {
     ),
     "engagement_150": (
         [f"update dim_user_profile set engagement_score = 150 where person_id = '{_pid(12_345)}'"],
-        ["dim_user_profile.engagement_score", "expect_column_values_to_be_between", "150"],
+        [
+            "dim_user_profile.engagement_score",
+            "expect_column_values_to_be_between",
+            "observed values [150]",
+            f"rows person_id={_pid(12_345)}",
+        ],
     ),
     "unknown_lifecycle": (
         [f"update dim_user_profile set lifecycle_stage = 'zombie' where person_id = '{_pid(8)}'"],
-        ["dim_user_profile.lifecycle_stage", "expect_column_values_to_be_in_set", "zombie"],
+        [
+            "dim_user_profile.lifecycle_stage",
+            "expect_column_values_to_be_in_set",
+            "observed values [zombie]",
+            f"rows person_id={_pid(8)}",
+        ],
     ),
     "mean_monetary_drift": (
         ["update dim_user_profile set monetary = monetary * 2 + 50"],
@@ -189,6 +205,21 @@ def test_tolerance_is_configurable(good_run):
     assert result.success
 
 
+def test_tolerance_from_environment(good_run, monkeypatch):
+    warehouse, runs = good_run["warehouse"], good_run["runs"]
+    profiles.execute(
+        warehouse, "delete from dim_user_profile where person_id >= 'p_0000000000003e80'"
+    )  # -20 %
+    monkeypatch.setenv("SEGWAREHOUSE_GATE_TOLERANCE", "0.1")
+    with pytest.raises(QualityGateFailed, match=r"min_value=18000, max_value=22000"):
+        validate_warehouse(warehouse, "run-2", runs, chunk_rows=CHUNK, tables=[PROFILE])
+    monkeypatch.setenv("SEGWAREHOUSE_GATE_TOLERANCE", "0.5")
+    assert validate_warehouse(warehouse, "run-3", runs, chunk_rows=CHUNK, tables=[PROFILE]).success
+    monkeypatch.setenv("SEGWAREHOUSE_GATE_TOLERANCE", "twenty percent")
+    with pytest.raises(ValueError, match="SEGWAREHOUSE_GATE_TOLERANCE"):
+        validate_warehouse(warehouse, "run-4", runs, tables=[PROFILE])
+
+
 def test_staging_value_set_violation_is_named(warehouse, tmp_path):
     profiles.execute(
         warehouse,
@@ -199,7 +230,9 @@ def test_staging_value_set_violation_is_named(warehouse, tmp_path):
         validate_warehouse(warehouse, "run-stg", tmp_path / "runs", chunk_rows=CHUNK)
     message = str(failed.value)
     assert "stg_web__events.event_type" in message
-    assert "teleport" in message
+    assert "observed values [teleport]" in message
+    # the failing row is named by its key and the landing file/line staging carries
+    assert "rows event_id=e00000007 source_file=web/events/date=2026-02-01/events.jsonl line_no=8" in message
     assert "stg_shop__orders.currency" in message
     assert "XYZ" in message
 
@@ -244,3 +277,23 @@ def test_missing_contract_column_is_named(tmp_path):
     assert "expect_table_columns_to_match_set" in message
     assert "{'missing': ['age', 'monetary']}" in message
     assert "dim_user_profile.age: expect_column_values_to_be_between" in message
+
+
+def test_failing_rows_named_for_nulls_and_sampled_not_exhaustive(warehouse, tmp_path):
+    profiles.execute(
+        warehouse,
+        f"update dim_user_profile set engagement_score = null where person_id = '{_pid(15_000)}'",
+        "update dim_user_profile set r_score = 9",  # every row fails: only a sample is listed
+    )
+    with pytest.raises(QualityGateFailed) as failed:
+        validate_warehouse(warehouse, "r", tmp_path / "runs", tables=[PROFILE], chunk_rows=CHUNK)
+    lines = {f.column: f for f in failed.value.result.failures}
+    assert lines["engagement_score"].failing_rows == (f"person_id={_pid(15_000)}",)
+    assert "observed values [None]" in lines["engagement_score"].describe()
+    r_score = lines["r_score"]
+    assert r_score.unexpected_count == ROWS
+    assert len(r_score.failing_rows) == 20
+    assert r_score.describe().endswith(f"rows {', '.join(f'person_id={_pid(i)}' for i in range(5))}, ...")
+    saved = json.loads((tmp_path / "runs" / "r" / "validation" / "dim_user_profile_suite.json").read_text())
+    saved_r = next(e for e in saved["expectations"] if e["column"] == "r_score" and not e["success"])
+    assert saved_r["failing_rows"][0] == f"person_id={_pid(0)}"
