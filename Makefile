@@ -24,9 +24,12 @@ install: $(STAMP) ## create .venv and install everything
 demo: $(STAMP) ## generate data and run the whole pipeline end to end on the embedded DuckDB
 	$(BIN)/segwarehouse demo
 
+# DuckDB's Python binding prints a harmless nanobind leak report at interpreter exit; keep it out of the log
+NANOBIND_NOISE := ^(nanobind: | - leaked | - \.\.\. skipped|See https://nanobind)
+
 test: $(STAMP) ## lint and run the full test suite
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest 2> >(grep -v -E '$(NANOBIND_NOISE)' >&2)
 
 bench: $(STAMP) ## run the benchmarks (not part of the tests)
 	$(BIN)/python -m benchmarks.run
