@@ -95,12 +95,15 @@ def run_dbt(args: list[str], *, paths: Paths | None = None, vars: dict | None = 
     results = getattr(res.result, "results", None) or []
     for r in results:
         node = getattr(r, "node", None)
+        message = r.message or ""
+        if not message and getattr(r, "max_loaded_at", None) is not None:  # source freshness result
+            message = f"newest delivery {r.max_loaded_at:%Y-%m-%d}, {r.age / 86400:.1f} days old"
         nodes.append({
             "name": getattr(node, "name", "?"),
             "type": str(getattr(node, "resource_type", "")),
             "status": str(r.status),
             "seconds": round(r.execution_time or 0.0, 2),
-            "message": r.message or "",
+            "message": message,
             "failures": getattr(r, "failures", None),
         })
         seconds += r.execution_time or 0.0

@@ -30,21 +30,27 @@
 {%- endmacro %}
 
 
-{% macro read_lines(files) -%}
-  {#- One row per physical line: source file, delivery date, 1-based line number, text (no line ending). -#}
+{% macro read_lines(files, n_groups=4) -%}
+  {#- One row per physical line: source file, delivery date, 1-based line number, text (no line ending).
+      read_text yields one row per file and the unnest and parsing after it run in that scan's pipeline, so
+      the files are split round-robin into n_groups union-all branches that DuckDB runs in parallel (a
+      materialized CTE would parallelize too, but holds every line of the history in memory). File-level
+      columns are computed once per file, before the unnest; CRLF endings are folded per file. -#}
   {%- if files | length == 0 -%}
     select null::varchar as source_file, null::date as delivery_date, null::bigint as line_no, null::varchar as line
     where false
   {%- else -%}
-    select
-        replace(filename, '{{ var("raw_path") }}/', '') as source_file,
-        cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as delivery_date,
-        generate_subscripts(lines, 1)::bigint as line_no,
-        rtrim(unnest(lines), chr(13)) as line
+    {%- for group in range([n_groups, files | length] | min) %}
+    {% if not loop.first %}union all{% endif %}
+    select source_file, delivery_date, generate_subscripts(lines, 1)::bigint as line_no, unnest(lines) as line
     from (
-        select filename, string_split(content, chr(10)) as lines
-        from read_text([{% for f in files %}'{{ f }}'{{ "," if not loop.last }}{% endfor %}])
+        select
+            replace(filename, '{{ var("raw_path") }}/', '') as source_file,
+            cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as delivery_date,
+            string_split(replace(content, chr(13) || chr(10), chr(10)), chr(10)) as lines
+        from read_text([{% for f in files[group::n_groups] %}'{{ f }}'{{ "," if not loop.last }}{% endfor %}])
     )
+    {%- endfor %}
   {%- endif -%}
 {%- endmacro %}
 

@@ -8,8 +8,8 @@ import pytest
 from segwarehouse.dbt_runner import run_dbt
 from segwarehouse.paths import Paths
 
-TABLES = ["stg_web__events", "fct_events", "int_sessions_sessionized", "fct_sessions", "fct_orders",
-          "int_person_map", "int_quarantine_rows", "dim_user_profile"]
+TABLES = ["stg_web__events", "base_web__event_redeliveries", "fct_events", "int_sessions_sessionized",
+          "fct_sessions", "fct_orders", "int_person_map", "int_quarantine_rows", "dim_user_profile"]
 
 
 def _sibling(landing_zone: Paths, tmp_path_factory, name: str) -> Paths:
@@ -53,3 +53,18 @@ def test_late_events_arrive_through_the_lookback(incremental_and_full):
         select count(*) from inc.fct_events where delivery_date > event_date
     """).fetchone()[0]
     assert late > 0  # late-arriving events made it in through the lookback
+
+
+def test_merges_are_logged_and_events_follow_the_new_person(incremental_and_full):
+    """Daily runs merge persons (late logins, new contacts): the old id is logged, no event keeps it."""
+    con = incremental_and_full
+    merges = con.execute("select count(*) from inc.person_id_history where change_type = 'merge'").fetchone()[0]
+    stale = con.execute("""
+        select count(*) from inc.fct_events as e
+        where e.person_id in (select old_person_id from inc.person_id_history where change_type = 'merge')
+          and e.person_id not in (select person_id from inc.int_person_map)
+    """).fetchone()[0]
+    assert merges > 0
+    assert stale == 0
+    # re-attribution kept every loaded event on the person its identifiers map to today
+    assert con.execute("select count(*) from inc.fct_events where person_id is null").fetchone()[0] == 0

@@ -33,13 +33,19 @@ with events as (
 gaps as (
     select
         *,
+        lag(event_at) over (partition by device_key order by event_at, event_id) as previous_event_at
+    from events
+),
+
+starts as (
+    select
+        *,
         case
-            when lag(event_at) over (partition by device_key order by event_at, event_id) is null
-              or event_at - lag(event_at) over (partition by device_key order by event_at, event_id)
-                 > interval {{ var('session_gap_minutes') }} minute
+            when previous_event_at is null
+              or event_at - previous_event_at > interval {{ var('session_gap_minutes') }} minute
             then 1 else 0
         end as starts_session
-    from events
+    from gaps
 ),
 
 numbered as (
@@ -48,7 +54,7 @@ numbered as (
         sum(starts_session) over (
             partition by device_key order by event_at, event_id rows between unbounded preceding and current row
         ) as session_seq
-    from gaps
+    from starts
 )
 
 select
@@ -66,8 +72,9 @@ select
     bool_or(event_type = 'add_to_cart') as has_add_to_cart,
     bool_or(event_type = 'purchase') as has_purchase,
     bool_or(event_type = 'login') as has_login,
-    first(device order by event_at, event_id) as device,
-    first(channel order by event_at, event_id) as channel,
+    -- the session's first event is its only row with starts_session = 1 (cheaper than an ordered aggregate)
+    max(device) filter (where starts_session = 1) as device,
+    max(channel) filter (where starts_session = 1) as channel,
     max(delivery_date) as last_delivery_date
 from numbered
 group by device_key, session_seq

@@ -1,21 +1,12 @@
 {#- One row per web event with the person it belongs to. Incremental (lookback over delivery partitions);
-    the post-hook re-attributes earlier events whose device or user has since been stitched to another
+    the pre-hook first re-attributes loaded events whose device or user has since been stitched to another
     person (late logins, merges), so the table always equals a full refresh. -#}
 {{ config(
     materialized='incremental',
     unique_key='event_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook="
-        update {{ this }} as f set person_id = r.person_id
-        from (
-            select e.event_id, coalesce(u.person_id, a.person_id) as person_id
-            from {{ this }} as e
-            left join {{ ref('int_person_map') }} as u on u.node_key = 'customer_id:' || e.user_id
-            left join {{ ref('int_person_map') }} as a on a.node_key = 'anonymous_id:' || e.anonymous_id
-        ) as r
-        where f.event_id = r.event_id and f.person_id is distinct from r.person_id
-    "
+    pre_hook="{{ events_reattribute_prehook() }}"
 ) }}
 
 {%- set since = incremental_since(this) if is_incremental() else none -%}
@@ -26,7 +17,7 @@ with events as (
 ),
 
 person_map as (
-    select node_key, person_id from {{ ref('int_person_map') }}
+    select id_type, id_value, person_id from {{ ref('int_person_map') }}
 )
 
 select
@@ -48,5 +39,7 @@ select
     events.event_date,
     events.delivery_date
 from events
-left join person_map as by_user on by_user.node_key = 'customer_id:' || events.user_id
-left join person_map as by_device on by_device.node_key = 'anonymous_id:' || events.anonymous_id
+left join person_map as by_user
+    on by_user.id_type = 'customer_id' and by_user.id_value = events.user_id
+left join person_map as by_device
+    on by_device.id_type = 'anonymous_id' and by_device.id_value = events.anonymous_id

@@ -1,20 +1,21 @@
-{#- One row per web event (event_id): valid lines only, re-delivered copies dropped (earliest delivery wins).
-    Incremental with the same lookback as its base model; equal to a full refresh by construction. -#}
-{{ config(materialized='incremental', unique_key='event_id', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
-
-{%- set since = incremental_since(this) if is_incremental() else none -%}
+{#- One row per web event (event_id): valid lines only, re-delivered copies dropped (the earliest delivery
+    wins), event_at in UTC. A view: the base table is already incremental, and a second full copy of the
+    event history cost more than the anti-join against the (small) re-delivery list costs its readers. -#}
+{{ config(materialized='view') }}
 
 with lines as (
     select * from {{ ref('base_web__event_lines') }}
     where reject_reason is null
-    {%- if since %} and delivery_date >= '{{ since }}'{% endif %}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (partition by event_id order by delivery_date, source_file, line_no) as copy_rank
+redeliveries as (
+    select line_key from {{ ref('base_web__event_redeliveries') }}
+),
+
+first_copies as (
+    select lines.*
     from lines
+    where not exists (select 1 from redeliveries where redeliveries.line_key = lines.line_key)
 )
 
 select
@@ -36,11 +37,4 @@ select
     delivery_date,
     source_file,
     line_no
-from ranked
-where copy_rank = 1
-{%- if is_incremental() %}
-    and not exists (
-        select 1 from {{ this }} as loaded
-        where loaded.event_id = ranked.event_id and loaded.delivery_date < ranked.delivery_date
-    )
-{%- endif %}
+from first_copies

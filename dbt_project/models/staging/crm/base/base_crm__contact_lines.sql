@@ -1,8 +1,10 @@
 {#- Every line of every CRM contacts file delivered up to as_of_date, split into fields and checked. -#}
+{%- set landing_source = source('crm', 'contacts') -%}{#- lineage only: files are listed by landing_files -#}
 {%- set header = 'customer_id,email,phone,first_name,last_name,birth_date,gender,city,country,signup_at,marketing_consent,loyalty_tier,income_bracket,interests,updated_at' -%}
 {%- set files = landing_files('crm/contacts', '*.csv') -%}
 
-with lines as (
+-- materialized: read once for both the header check and the fields (CSV files are small next to events)
+with lines as materialized (
     {{ read_lines(files) }}
 ),
 

@@ -1,8 +1,10 @@
 {#- Every line of the shop order-item files delivered up to as_of_date, split into fields and checked. -#}
+{%- set landing_source = source('shop', 'order_items') -%}{#- lineage only: files are listed by landing_files -#}
 {%- set header = 'order_id,line_number,product_id,category,quantity,unit_price' -%}
 {%- set files = landing_files('shop/order_items', '*.csv') -%}
 
-with lines as (
+-- materialized: read once for both the header check and the fields (CSV files are small next to events)
+with lines as materialized (
     {{ read_lines(files) }}
 ),
 

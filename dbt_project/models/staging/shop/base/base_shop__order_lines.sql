@@ -1,8 +1,10 @@
 {#- Every line of the shop order files delivered up to as_of_date, split into fields and checked. -#}
+{%- set landing_source = source('shop', 'orders') -%}{#- lineage only: files are listed by landing_files -#}
 {%- set header = 'order_id,customer_id,email,ordered_at,currency,amount,status,store_channel,updated_at' -%}
 {%- set files = landing_files('shop/orders', '*.csv') -%}
 
-with lines as (
+-- materialized: read once for both the header check and the fields (CSV files are small next to events)
+with lines as materialized (
     {{ read_lines(files) }}
 ),
 

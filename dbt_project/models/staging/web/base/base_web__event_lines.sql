@@ -1,6 +1,8 @@
-{#- Every line of the web-analytics event files, parsed and checked. Incremental: a run re-reads only the
-    delivery partitions from (latest loaded - lookback_days) on, replacing those lines by their line key. -#}
-{{ config(materialized='incremental', unique_key='line_key', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
+{#- Every line of the web-analytics event files, parsed and checked (reject_reason). Incremental: a run
+    re-reads whole delivery partitions from (latest loaded - lookback_days) on and replaces the lines of
+    every file it re-read (so a re-delivered, shorter file leaves no stale lines). -#}
+{%- set landing_source = source('web', 'events') -%}{#- lineage only: files are listed by landing_files -#}
+{{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
 
 {%- set since = incremental_since(this) if is_incremental() else none -%}
 {%- set files = landing_files('web/events', '*.jsonl', since) -%}
@@ -54,7 +56,7 @@ checked as (
         *,
         case
             when not is_json then 'malformed JSON line'
-        when event_id is null then 'missing event_id'
+            when event_id is null then 'missing event_id'
             when event_type is null or event_type not in ('page_view', 'product_view', 'add_to_cart', 'checkout',
                 'purchase', 'search', 'login', 'email_open', 'email_click') then 'unknown event_type'
             when event_at is null then 'unparseable event_at'
