@@ -1,4 +1,8 @@
-"""`python -m ml train|score [--run-id ID] [--config PATH]`: the stage's CLI (Airflow calls the same functions)."""
+"""`python -m ml train|score [--run-id ID] [--config PATH] [--as-of-date D] [--candidate]`: the stage's CLI.
+
+Reads the warehouse from `SEGWAREHOUSE_DUCKDB` and writes artifacts under `SEGWAREHOUSE_MODELS`
+(`segwarehouse.paths`); the Airflow tasks call the same functions (`ml.train.train`, `ml.score.score`).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ import json
 import logging
 import sys
 
+from segwarehouse.paths import get_paths
+
 from .config import load_config
-from .score import score_from_warehouse
-from .train import train_from_warehouse
+from .score import score
+from .train import train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,11 +23,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["train", "score"])
     parser.add_argument("--run-id", default=None, help="run id (default: manual__<as_of_date>)")
     parser.add_argument("--config", default=None, help="path of ml.yml (default: config/ml.yml)")
+    parser.add_argument("--as-of-date", default=None, help="train: only this as_of_date snapshot of the relation")
+    parser.add_argument("--candidate", action="store_true",
+                        help="train: register as candidate without gating or moving the champion")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.config)
-    fn = train_from_warehouse if args.command == "train" else score_from_warehouse
-    result = fn(args.run_id, config=cfg)
+    paths = get_paths()
+    if args.command == "train":
+        result = train(paths.warehouse, cfg, args.run_id, args.as_of_date, models_dir=paths.models,
+                       promote=not args.candidate).as_dict()
+    else:
+        result = score(paths.warehouse, cfg, args.run_id).as_dict()
     sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
     return 0
 

@@ -31,7 +31,9 @@ class FeatureConfig:
     numeric: tuple[str, ...] = ()  # used as is (standardized)
     categorical: tuple[str, ...] = ()  # missing -> "unknown", then one-hot
     fill_values: dict[str, float] = field(default_factory=dict)  # structural nulls (never bought -> 0 ...)
-    weights: dict[str, float] = field(default_factory=dict)  # ColumnTransformer weights: numeric/categorical
+    # `numeric` / `categorical`: block weights (ColumnTransformer); a numeric feature's name: that column's
+    # weight after standardization (K-means distance counts a feature in proportion to its weight squared)
+    weights: dict[str, float] = field(default_factory=dict)
     min_completeness: float = 0.5  # rows with fewer non-missing numeric features are not trained on
     max_categories: int = 10
 
@@ -176,7 +178,13 @@ def _build(cls: type, data: dict[str, Any] | None, where: str) -> Any:
 
 def config_from_mapping(data: dict[str, Any]) -> MLConfig:
     """Build and validate the config from a parsed YAML mapping."""
-    return _build(MLConfig, data, "ml.yml")
+    cfg = _build(MLConfig, data, "ml.yml")
+    # a weight for a feature that is not in the lists is a typo in the file (in code, `replace` may drop a
+    # feature and keep its weight: it then simply does not apply)
+    bad = set(cfg.features.weights) - {"numeric", "categorical", *cfg.features.numeric_all}
+    if bad:
+        raise ValueError(f"features.weights: {sorted(bad)} are neither numeric/categorical nor numeric features")
+    return cfg
 
 
 def load_config(path: str | Path | None = None) -> MLConfig:

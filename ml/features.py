@@ -21,7 +21,7 @@ from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .config import FeatureConfig, MLConfig
 
@@ -38,17 +38,27 @@ class NumericPrep(TransformerMixin, BaseEstimator):
         self.fill_values = fill_values
         self.log_columns = log_columns
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _check(self, X: Any) -> np.ndarray:
+        arr = _to_float(X) if isinstance(X, pd.DataFrame) else X
+        return check_array(arr, dtype=np.float64, ensure_all_finite="allow-nan", copy=True)
+
     def fit(self, X: Any, y: Any = None) -> NumericPrep:
-        self.n_features_in_ = _to_float(X).shape[1]
+        self.n_features_in_ = self._check(X).shape[1]
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
-        out = _to_float(X).copy()
+        out = self._check(X)
         if out.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {out.shape[1]} features, NumericPrep was fitted with {self.n_features_in_}")
+            raise ValueError(f"X has {out.shape[1]} features, but NumericPrep is expecting "
+                             f"{self.n_features_in_} features as input")
         for col, value in (self.fill_values or {}).items():
             column = out[:, col]
             column[np.isnan(column)] = value
@@ -80,6 +90,11 @@ class SampleFittedImputer(TransformerMixin, BaseEstimator):
         self.fallback = fallback
         self.random_state = random_state
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     def _make(self, method: str) -> BaseEstimator:
         if method == "iterative":
             return IterativeImputer(max_iter=self.max_iter, random_state=self.random_state,
@@ -107,6 +122,7 @@ class SampleFittedImputer(TransformerMixin, BaseEstimator):
             self.imputer_ = self._make(self.fallback).fit(X)
             self.converged_ = True
             self.method_used_ = self.fallback
+        self.n_iter_ = max(1, int(getattr(self.imputer_, "n_iter_", 1)))  # one pass for knn/simple
         return self
 
     def transform(self, X: Any) -> np.ndarray:
@@ -115,6 +131,36 @@ class SampleFittedImputer(TransformerMixin, BaseEstimator):
         if not np.isnan(X).any():
             return X
         return self.imputer_.transform(X)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        if input_features is None:
+            input_features = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
+        return np.asarray(input_features, dtype=object)
+
+
+class ColumnWeights(TransformerMixin, BaseEstimator):
+    """Multiply standardized columns by per-column weights (K-means distances weigh a feature by its scale)."""
+
+    def __init__(self, weights: tuple[float, ...] = ()):
+        self.weights = weights
+
+    def fit(self, X: Any, y: Any = None) -> ColumnWeights:
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=True)
+        w = np.asarray(self.weights, dtype=np.float64) if len(self.weights) else np.ones(X.shape[1])
+        if w.shape != (X.shape[1],):
+            raise ValueError(f"{len(w)} weights for {X.shape[1]} columns")
+        self.weights_ = w
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "weights_")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        return X * self.weights_
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         if input_features is None:
@@ -173,6 +219,9 @@ def build_preprocessor(cfg: MLConfig) -> ColumnTransformer:
                                        fallback=imp.fallback, random_state=cfg.seed)),
         ("scale", StandardScaler()),
     ])
+    column_weights = tuple(float(fc.weights.get(c, 1.0)) for c in numeric)
+    if any(w != 1.0 for w in column_weights):
+        numeric_pipe.steps.append(("weight", ColumnWeights(column_weights)))
     transformers: list[tuple[str, Any, list[str]]] = [("numeric", numeric_pipe, numeric)]
     if fc.categorical:
         categorical_pipe = Pipeline([
@@ -181,7 +230,7 @@ def build_preprocessor(cfg: MLConfig) -> ColumnTransformer:
                                      max_categories=fc.max_categories, dtype=np.float64)),
         ])
         transformers.append(("categorical", categorical_pipe, list(fc.categorical)))
-    weights = {name: float(fc.weights.get(name, 1.0)) for name, _, _ in transformers}
+    weights = {name: float(fc.weights.get(name, 1.0)) for name, _, _ in transformers}  # block weights
     return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0,
                              transformer_weights=weights, verbose_feature_names_out=True)
 

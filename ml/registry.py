@@ -26,6 +26,9 @@ from .config import GateConfig
 from .warehouse import table
 
 CHAMPION = "champion"
+# model_registry.status: candidate (registered, not gated), champion (the alias points here),
+# rejected (failed a gate; `reason` says which), retired (a former champion)
+STATUSES = ("candidate", "champion", "rejected", "retired")
 TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "ml.")
 _LIBRARIES = ("scikit-learn", "numpy", "pandas", "scipy", "skops", "duckdb")
 
@@ -193,8 +196,14 @@ def move_alias(con: duckdb.DuckDBPyConnection, schema: str, model_version: str, 
         previous = current["model_version"] if current["model_version"] != model_version \
             else current["previous_model_version"]
     con.execute(f"delete from {table(schema, 'model_aliases')} where alias = ?", [alias])
-    con.execute(f"insert into {table(schema, 'model_aliases')} values (?, ?, ?, ?, ?, ?)",
+    con.execute(f"insert into {table(schema, 'model_aliases')} "
+                "(alias, model_version, previous_model_version, run_id, updated_at, reason) values (?, ?, ?, ?, ?, ?)",
                 [alias, model_version, previous, run_id, datetime.now(UTC), reason])
+    if alias == CHAMPION:  # registry status follows the pointer: one champion, the former one retired
+        con.execute(f"update {table(schema, 'model_registry')} set status = 'retired' "
+                    "where status = 'champion' and model_version <> ?", [model_version])
+        con.execute(f"update {table(schema, 'model_registry')} set status = 'champion' where model_version = ?",
+                    [model_version])
 
 
 def load_registered_model(con: duckdb.DuckDBPyConnection, schema: str,

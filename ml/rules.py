@@ -1,7 +1,8 @@
 """Rule segments from documented thresholds (config `rules`), beside the learned segments.
 
-A rule is `{id, name, all: [conditions], any: [conditions]}`; a condition is `{column, op, value}`. No
-expressions are evaluated: only the operators below exist. Missing values never match (except is_null).
+A rule is `{id, name, all: [conditions], any: [conditions]}`; a condition is `{column, op, value}` or a
+nested group `{all: [...]}` / `{any: [...]}` (for "A and B, or C and D"). No expressions are evaluated:
+only the operators below exist. Missing values never match (except is_null).
 """
 
 from __future__ import annotations
@@ -26,6 +27,27 @@ _OPS: dict[str, Callable[[pd.Series, Any], pd.Series]] = {
 }
 
 
+def _conditions(group: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*(group.get("all") or []), *(group.get("any") or [])]
+
+
+def _is_group(cond: dict[str, Any]) -> bool:
+    return "column" not in cond and bool(cond.get("all") or cond.get("any"))
+
+
+def _validate_group(rule_id: str, group: dict[str, Any]) -> None:
+    for cond in _conditions(group):
+        if not isinstance(cond, dict):
+            raise ValueError(f"rule {rule_id}: bad condition {cond!r}")
+        if _is_group(cond):
+            _validate_group(rule_id, cond)
+            continue
+        if cond.get("op") not in _OPS or "column" not in cond:
+            raise ValueError(f"rule {rule_id}: bad condition {cond}; ops: {sorted(_OPS)}")
+        if cond["op"] == "between" and len(cond.get("value") or []) != 2:
+            raise ValueError(f"rule {rule_id}: between needs [low, high]")
+
+
 def validate_rules(rules: Sequence[dict[str, Any]]) -> None:
     """Raise on unknown operators, missing keys or duplicate ids, before any data is read."""
     seen = set()
@@ -35,20 +57,28 @@ def validate_rules(rules: Sequence[dict[str, Any]]) -> None:
         if rule["id"] in seen:
             raise ValueError(f"duplicate rule id {rule['id']!r}")
         seen.add(rule["id"])
-        for cond in [*(rule.get("all") or []), *(rule.get("any") or [])]:
-            if cond.get("op") not in _OPS or "column" not in cond:
-                raise ValueError(f"rule {rule['id']}: bad condition {cond}; ops: {sorted(_OPS)}")
-            if cond["op"] == "between" and len(cond.get("value") or []) != 2:
-                raise ValueError(f"rule {rule['id']}: between needs [low, high]")
+        _validate_group(rule["id"], rule)
 
 
 def rule_columns(rules: Sequence[dict[str, Any]]) -> list[str]:
     """Columns the rules read."""
-    cols = {c["column"] for r in rules for c in [*(r.get("all") or []), *(r.get("any") or [])]}
+    cols: set[str] = set()
+
+    def walk(group: dict[str, Any]) -> None:
+        for cond in _conditions(group):
+            if _is_group(cond):
+                walk(cond)
+            else:
+                cols.add(cond["column"])
+
+    for rule in rules:
+        walk(rule)
     return sorted(cols)
 
 
 def _condition(frame: pd.DataFrame, cond: dict[str, Any]) -> np.ndarray:
+    if _is_group(cond):
+        return _group(frame, cond)
     column = frame[cond["column"]]
     if column.dtype == object or pd.api.types.is_extension_array_dtype(column.dtype):
         if not pd.api.types.is_string_dtype(column.dtype) and cond["op"] not in {"==", "!=", "in"}:
@@ -57,17 +87,19 @@ def _condition(frame: pd.DataFrame, cond: dict[str, Any]) -> np.ndarray:
     return pd.Series(result, index=frame.index).fillna(False).to_numpy(dtype=bool)
 
 
+def _group(frame: pd.DataFrame, group: dict[str, Any]) -> np.ndarray:
+    """AND of `all`, AND (OR of `any`)."""
+    mask = np.ones(len(frame), dtype=bool)
+    for cond in group.get("all") or []:
+        mask &= _condition(frame, cond)
+    if group.get("any"):
+        mask &= np.logical_or.reduce([_condition(frame, c) for c in group["any"]])
+    return mask
+
+
 def rule_matches(frame: pd.DataFrame, rules: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """Boolean frame, one column per rule id, one row per input row."""
-    out = {}
-    for rule in rules:
-        mask = np.ones(len(frame), dtype=bool)
-        for cond in rule.get("all") or []:
-            mask &= _condition(frame, cond)
-        if rule.get("any"):
-            mask &= np.logical_or.reduce([_condition(frame, c) for c in rule["any"]])
-        out[rule["id"]] = mask
-    return pd.DataFrame(out, index=frame.index)
+    return pd.DataFrame({rule["id"]: _group(frame, rule) for rule in rules}, index=frame.index)
 
 
 def assign_rule_segments(frame: pd.DataFrame, rules: Sequence[dict[str, Any]],

@@ -1,11 +1,14 @@
-"""Scoring: `score_frame` (pure) assigns segments to a frame; `score_from_warehouse` streams the mart in
-chunks through the champion and writes assignments, history, profiles, rule segments and drift."""
+"""Scoring: `score_frame` (pure) assigns segments to a frame; `score(path, config, run_id) -> ScoreResult`
+(and `score_from_warehouse`, the same for the configured warehouse as a dict) streams the mart in chunks
+through the champion and writes assignments, history, profiles, rule segments and drift."""
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,10 +37,15 @@ log = logging.getLogger(__name__)
 
 def score_frame(frame: pd.DataFrame, model: Pipeline, segment_map: dict[int, int],
                 centroids: dict[int, list[float]], segment_names: dict[int, str], cfg: MLConfig) -> pd.DataFrame:
-    """person_id, segment_id, segment_name, probability (max class probability when the model has
-    predict_proba), distance (to the segment's centre in the model's standardized space), completeness."""
+    """person_id, segment_id, segment_name, probability, distance, confidence, feature_completeness.
+
+    probability: max class probability when the segmenter has `predict_proba` (GMM), else null.
+    distance: to the segment's centre in the model's standardized space.
+    confidence: the probability when there is one; otherwise distance-based, `1 - d_own / d_next` where
+    d_next is the distance to the nearest other centre (1 = at the centre, 0 = on the boundary).
+    """
     X = frame[list(cfg.features.all)]
-    Z = model[:-1].transform(X)
+    Z = np.asarray(model[:-1].transform(X), dtype=np.float64)
     segmenter = model[-1]
     labels = np.asarray(segmenter.predict(Z))
     lut = {int(k): int(v) for k, v in segment_map.items()}
@@ -45,17 +53,36 @@ def score_frame(frame: pd.DataFrame, model: Pipeline, segment_map: dict[int, int
     ids = np.array(sorted(int(s) for s in centroids))
     C = np.asarray([centroids[s] for s in ids], dtype=float)
     pos = np.searchsorted(ids, seg).clip(0, len(ids) - 1)
-    distance = np.sqrt(((Z - C[pos]) ** 2).sum(axis=1))
-    distance[ids[pos] != seg] = np.nan
-    proba = segmenter.predict_proba(Z).max(axis=1) if hasattr(segmenter, "predict_proba") else np.full(len(Z), np.nan)
+    known = ids[pos] == seg
+    # squared distances to every centre via |z|^2 - 2 z.c + |c|^2 (no n x k x d temporary)
+    d2 = (Z * Z).sum(axis=1)[:, None] - 2.0 * Z @ C.T + (C * C).sum(axis=1)[None, :]
+    D = np.sqrt(np.clip(d2, 0.0, None))
+    rows = np.arange(len(Z))
+    distance = D[rows, pos]
+    distance[~known] = np.nan
+    if hasattr(segmenter, "predict_proba"):
+        proba = segmenter.predict_proba(Z).max(axis=1).astype(float)
+        confidence = proba.copy()
+    else:
+        proba = np.full(len(Z), np.nan)
+        if len(ids) > 1:
+            others = D.copy()
+            others[rows, pos] = np.inf
+            nearest_other = others.min(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                confidence = np.clip(1.0 - distance / nearest_other, 0.0, 1.0)
+        else:
+            confidence = np.ones(len(Z))
+        confidence[~known] = np.nan
     names = {int(k): v for k, v in segment_names.items()}
     completeness = frame["feature_completeness"] if "feature_completeness" in frame else feature_completeness(frame, cfg)
     return pd.DataFrame({
         cfg.input.id_column: frame[cfg.input.id_column].to_numpy(),
         "segment_id": seg.astype(np.int32),
         "segment_name": pd.Series(seg).map(names).fillna("Unassigned").to_numpy(dtype=object),
-        "probability": proba.astype(float),
+        "probability": proba,
         "distance": distance,
+        "confidence": confidence,
         "feature_completeness": np.asarray(completeness, dtype=float),
     })
 
@@ -83,92 +110,128 @@ def _quantile_edges(con: Any, cfg: MLConfig) -> dict[str, np.ndarray]:
             for f, q in zip(feats, row, strict=True)}
 
 
+@dataclass
+class ScoreResult:
+    """Outcome of one scoring run."""
+
+    run_id: str
+    model_version: str
+    rows: int
+    segments: int
+    profiles: pd.DataFrame  # one row per segment: size, share, persona name ...
+    drift: pd.DataFrame  # kind, name, psi, status (empty on the first run)
+    reference_run_id: str | None
+    drift_alert: bool  # `should_retrain(drift)`
+    drifted: list[str]
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "model_version": self.model_version, "rows": self.rows,
+                "segments": self.segments, "reference_run_id": self.reference_run_id,
+                "drift_alert": self.drift_alert, "drifted": self.drifted, "seconds": self.seconds}
+
+
+def score(con_or_path: Any, config: MLConfig | None = None, run_id: str | None = None) -> ScoreResult:
+    """Score every person of the profile relation with the champion and write this run's segment tables
+    (assignments replaced, history/profiles/drift replaced for the same run id, rules replaced).
+
+    `con_or_path`: the warehouse DuckDB file path or an open read-write connection.
+    """
+    cfg = config or load_config()
+    if isinstance(con_or_path, str | Path):
+        with wh.connect(con_or_path) as con:
+            return _score_on(con, cfg, run_id)
+    return _score_on(con_or_path, cfg, run_id)
+
+
 def score_from_warehouse(run_id: str | None = None, *, config: MLConfig | None = None,
                          paths: Paths | None = None) -> dict[str, Any]:
-    """Score every person with the champion; write the segment tables for this run (idempotent per run)."""
-    cfg = config or load_config()
+    """`score` on the configured warehouse (`Paths.warehouse`), as a dict (what the Airflow task returns)."""
     paths = paths or get_paths()
+    return score(paths.warehouse, config, run_id).as_dict()
+
+
+def _score_on(con: Any, cfg: MLConfig, run_id: str | None) -> ScoreResult:
     schema = cfg.input.output_schema
     validate_rules(cfg.rules)
     started = time.perf_counter()
     scored_at = datetime.now(UTC)
-    with wh.connect(paths.warehouse) as con:
-        wh.ensure_tables(con, schema)
-        alias = get_alias(con, schema, CHAMPION)
-        if alias is None:
-            raise RuntimeError(f"no champion in {schema}.model_aliases: run `python -m ml train` first")
-        model, row = load_registered_model(con, schema, alias["model_version"])
-        version = row["model_version"]
-        segment_map = {int(k): int(v) for k, v in row["segment_map"].items()}
-        centroids = {int(k): v for k, v in row["centroids"].items()}
-        names = {int(k): v for k, v in row["segment_names"].items()}
-        rel = wh.quote_relation(cfg.input.relation)
-        as_of = con.execute(f"select max(as_of_date) from {rel}").fetchone()[0]
-        run_id = run_id or f"manual__{as_of}"
+    wh.ensure_tables(con, schema)
+    alias = get_alias(con, schema, CHAMPION)
+    if alias is None:
+        raise RuntimeError(f"no champion in {schema}.model_aliases: run `python -m ml train` first")
+    model, row = load_registered_model(con, schema, alias["model_version"])
+    version = row["model_version"]
+    segment_map = {int(k): int(v) for k, v in row["segment_map"].items()}
+    centroids = {int(k): v for k, v in row["centroids"].items()}
+    names = {int(k): v for k, v in row["segment_names"].items()}
+    rel = wh.quote_relation(cfg.input.relation)
+    as_of = con.execute(f"select max(as_of_date) from {rel}").fetchone()[0]
+    run_id = run_id or f"manual__{as_of}"
 
-        ref = con.execute(f"""select run_id from {wh.table(schema, 'feature_histograms')} where run_id <> ?
-                              group by run_id order by max(scored_at) desc limit 1""", [run_id]).fetchone()
-        ref_run = ref[0] if ref else None
-        ref_hist = wh.read_frame(con, f"select * from {wh.table(schema, 'feature_histograms')} where run_id = ?",
-                                 [ref_run]) if ref_run else None
-        ref_edges = edges_from_histograms(ref_hist) if ref_hist is not None else {}
-        own_edges = _quantile_edges(con, cfg)
+    ref = con.execute(f"""select run_id from {wh.table(schema, 'feature_histograms')} where run_id <> ?
+                          group by run_id order by max(scored_at) desc limit 1""", [run_id]).fetchone()
+    ref_run = ref[0] if ref else None
+    ref_hist = wh.read_frame(con, f"select * from {wh.table(schema, 'feature_histograms')} where run_id = ?",
+                             [ref_run]) if ref_run else None
+    ref_edges = edges_from_histograms(ref_hist) if ref_hist is not None else {}
+    own_edges = _quantile_edges(con, cfg)
 
-        numeric, categorical = list(cfg.features.numeric_all), list(cfg.features.categorical)
-        cols = ", ".join(f'"{c}"' for c in _score_columns(con, cfg))
-        writer = con.cursor()
-        writer.execute("begin transaction")
-        try:
-            wh.delete_run(writer, schema, ["segment_history", "segment_profiles", "segment_profile_features",
-                                           "feature_histograms", "drift_metrics"], run_id)
-            writer.execute(f"delete from {wh.table(schema, 'rule_segment_assignments')}")
-            summaries, own_hist, cmp_hist, n_rows = [], [], [], 0
-            batches = con.sql(f"select {cols} from {rel}").to_arrow_reader(cfg.scoring.chunk_rows)
-            for batch in batches:
-                chunk = add_derived_columns(batch.to_pandas())
-                chunk["feature_completeness"] = feature_completeness(chunk, cfg)
-                scored = score_frame(chunk, model, segment_map, centroids, names, cfg)
-                meta = {"model_version": version, "run_id": run_id, "as_of_date": as_of, "scored_at": scored_at}
-                wh.insert_frame(writer, schema, "segment_history", scored.assign(**meta))
-                if cfg.rules:
-                    rules = assign_rule_segments(chunk, cfg.rules, cfg.input.id_column)
-                    wh.insert_frame(writer, schema, "rule_segment_assignments",
-                                    rules.assign(run_id=run_id, as_of_date=as_of, scored_at=scored_at))
-                summaries.append(summarize_segments(chunk, scored["segment_id"].to_numpy(), numeric))
-                own_hist.append(feature_histograms(chunk, numeric, categorical, own_edges))
-                if ref_edges:
-                    cmp_hist.append(feature_histograms(chunk, [f for f in numeric if f in ref_edges],
-                                                       categorical, ref_edges))
-                n_rows += len(chunk)
-            profiles, profile_features = finalize_profiles(combine_summaries(summaries), numeric, cfg.personas)
-            profiles["segment_name"] = profiles["segment_id"].map(names).fillna(profiles["persona_name"])
-            wh.insert_frame(writer, schema, "segment_profiles",
-                            profiles.assign(run_id=run_id, model_version=version, as_of_date=as_of,
-                                            scored_at=scored_at))
-            wh.insert_frame(writer, schema, "segment_profile_features", profile_features.assign(run_id=run_id))
-            wh.insert_frame(writer, schema, "feature_histograms",
-                            add_histograms(own_hist).assign(run_id=run_id, scored_at=scored_at))
-            drift = pd.DataFrame(columns=["kind", "name", "psi", "status"])
-            if ref_run:
-                ref_sizes = con.execute(f"select segment_id, size from {wh.table(schema, 'segment_profiles')} "
-                                        "where run_id = ?", [ref_run]).df()
-                parts = [compare_histograms(ref_hist, add_histograms(cmp_hist), cfg.drift)]
-                if not ref_sizes.empty:
-                    parts.append(segment_share_drift(dict(zip(ref_sizes["segment_id"], ref_sizes["size"], strict=True)),
-                                                     dict(zip(profiles["segment_id"], profiles["size"], strict=True)),
-                                                     cfg.drift))
-                drift = pd.concat(parts, ignore_index=True)
-                wh.insert_frame(writer, schema, "drift_metrics",
-                                drift.assign(run_id=run_id, reference_run_id=ref_run, computed_at=scored_at))
-            writer.execute(f"""create or replace table {wh.table(schema, 'segment_assignments')} as
-                               select * from {wh.table(schema, 'segment_history')} where run_id = ?""", [run_id])
-            writer.execute("commit")
-        except Exception:
-            writer.execute("rollback")
-            raise
+    numeric, categorical = list(cfg.features.numeric_all), list(cfg.features.categorical)
+    cols = ", ".join(f'"{c}"' for c in _score_columns(con, cfg))
+    writer = con.cursor()
+    writer.execute("begin transaction")
+    try:
+        wh.delete_run(writer, schema, ["segment_history", "segment_profiles", "segment_profile_features",
+                                       "feature_histograms", "drift_metrics"], run_id)
+        writer.execute(f"delete from {wh.table(schema, 'rule_segment_assignments')}")
+        summaries, own_hist, cmp_hist, n_rows = [], [], [], 0
+        batches = con.sql(f"select {cols} from {rel}").to_arrow_reader(cfg.scoring.chunk_rows)
+        for batch in batches:
+            chunk = add_derived_columns(batch.to_pandas())
+            chunk["feature_completeness"] = feature_completeness(chunk, cfg)
+            scored = score_frame(chunk, model, segment_map, centroids, names, cfg)
+            meta = {"model_version": version, "run_id": run_id, "as_of_date": as_of, "scored_at": scored_at}
+            wh.insert_frame(writer, schema, "segment_history", scored.assign(**meta))
+            if cfg.rules:
+                rules = assign_rule_segments(chunk, cfg.rules, cfg.input.id_column)
+                wh.insert_frame(writer, schema, "rule_segment_assignments",
+                                rules.assign(run_id=run_id, as_of_date=as_of, scored_at=scored_at))
+            summaries.append(summarize_segments(chunk, scored["segment_id"].to_numpy(), numeric))
+            own_hist.append(feature_histograms(chunk, numeric, categorical, own_edges))
+            if ref_edges:
+                cmp_hist.append(feature_histograms(chunk, [f for f in numeric if f in ref_edges],
+                                                   categorical, ref_edges))
+            n_rows += len(chunk)
+        profiles, profile_features = finalize_profiles(combine_summaries(summaries), numeric, cfg.personas)
+        profiles["segment_name"] = profiles["segment_id"].map(names).fillna(profiles["persona_name"])
+        wh.insert_frame(writer, schema, "segment_profiles",
+                        profiles.assign(run_id=run_id, model_version=version, as_of_date=as_of,
+                                        scored_at=scored_at))
+        wh.insert_frame(writer, schema, "segment_profile_features", profile_features.assign(run_id=run_id))
+        wh.insert_frame(writer, schema, "feature_histograms",
+                        add_histograms(own_hist).assign(run_id=run_id, scored_at=scored_at))
+        drift = pd.DataFrame(columns=["kind", "name", "psi", "status"])
+        if ref_run:
+            ref_sizes = con.execute(f"select segment_id, size from {wh.table(schema, 'segment_profiles')} "
+                                    "where run_id = ?", [ref_run]).df()
+            parts = [compare_histograms(ref_hist, add_histograms(cmp_hist), cfg.drift)]
+            if not ref_sizes.empty:
+                parts.append(segment_share_drift(dict(zip(ref_sizes["segment_id"], ref_sizes["size"], strict=True)),
+                                                 dict(zip(profiles["segment_id"], profiles["size"], strict=True)),
+                                                 cfg.drift))
+            drift = pd.concat(parts, ignore_index=True)
+            wh.insert_frame(writer, schema, "drift_metrics",
+                            drift.assign(run_id=run_id, reference_run_id=ref_run, computed_at=scored_at))
+        writer.execute(f"""create or replace table {wh.table(schema, 'segment_assignments')} as
+                           select * from {wh.table(schema, 'segment_history')} where run_id = ?""", [run_id])
+        writer.execute("commit")
+    except Exception:
+        writer.execute("rollback")
+        raise
     drifted = drift.loc[drift["status"] == "alert", "name"].tolist()
     seconds = round(time.perf_counter() - started, 3)
     log.info("scored %s persons with %s in %ss; drift alerts: %s", n_rows, version, seconds, drifted)
-    return {"run_id": run_id, "model_version": version, "rows": n_rows, "segments": len(profiles),
-            "reference_run_id": ref_run, "drift_alert": should_retrain(drift, cfg.drift), "drifted": drifted,
-            "seconds": seconds}
+    return ScoreResult(run_id=run_id, model_version=version, rows=n_rows, segments=len(profiles),
+                       profiles=profiles, drift=drift, reference_run_id=ref_run,
+                       drift_alert=should_retrain(drift, cfg.drift), drifted=drifted, seconds=seconds)

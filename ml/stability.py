@@ -24,6 +24,10 @@ class StabilityResult:
     segments: pd.DataFrame  # label, size, mean_jaccard, min_jaccard, status
 
     @property
+    def ari_mean(self) -> float:
+        return float(np.mean(self.ari)) if len(self.ari) else float("nan")
+
+    @property
     def ari_median(self) -> float:
         return float(np.median(self.ari)) if len(self.ari) else float("nan")
 

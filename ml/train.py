@@ -1,5 +1,7 @@
-"""Training: pure functions on frames (`train_segmentation`, `decide_promotion`) and one I/O entry point
-(`train_from_warehouse`) that reads the profile mart, registers the model and moves the champion pointer."""
+"""Training: pure functions on frames (`train_segmentation`, `decide_promotion`) and the I/O entry points
+`train(con_or_path, config, run_id, as_of_date) -> TrainResult` (and `train_from_warehouse`, the same for
+the configured warehouse, returning a dict) that read the profile mart, register the model and move the
+champion pointer."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,7 +58,9 @@ class PreviousModel:
 
 
 @dataclass
-class TrainResult:
+class SegmentationFit:
+    """What `train_segmentation` learns from a frame (no I/O)."""
+
     model: Pipeline
     k: int
     segment_map: dict[int, int]  # segmenter label -> stable segment_id
@@ -89,7 +94,7 @@ def _json_params(est: BaseEstimator) -> dict[str, Any]:
 
 
 def train_segmentation(frame: pd.DataFrame, cfg: MLConfig, *, previous: PreviousModel | None = None,
-                       n_population: int | None = None) -> TrainResult:
+                       n_population: int | None = None) -> SegmentationFit:
     """Fit preprocessing, choose k, fit the segmenter, measure stability, align ids, name personas.
 
     `frame` has the mart's columns; `n_population` is the number of persons the model will score
@@ -144,13 +149,14 @@ def train_segmentation(frame: pd.DataFrame, cfg: MLConfig, *, previous: Previous
         "inertia": None if pd.isna(chosen["inertia"]) else float(chosen["inertia"]),
         "bic": None if pd.isna(chosen["bic"]) else float(chosen["bic"]),
         "ari_median": stab.ari_median,
+        "ari_mean": stab.ari_mean,
         "min_segment_jaccard": stab.min_jaccard,
         "min_segment_share": float(shares.min()),
         "min_segment_size": int(np.floor(shares.min() * n_pop)),
         "segment_shares": {int(s): round(float(v), 6) for s, v in shares.items()},
         "imputer": preprocess.named_transformers_["numeric"].named_steps["impute"].method_used_,
     }
-    return TrainResult(
+    return SegmentationFit(
         model=model, k=int(k), segment_map=segment_map,
         segment_names=dict(zip(profiles["segment_id"].astype(int), profiles["persona_name"], strict=True)),
         centroids={int(s): c.round(6).tolist() for s, c in zip(uniq, cents, strict=True)},
@@ -161,16 +167,21 @@ def train_segmentation(frame: pd.DataFrame, cfg: MLConfig, *, previous: Previous
     )
 
 
-def decide_promotion(result: TrainResult, cfg: MLConfig) -> GateDecision:
+def decide_promotion(result: SegmentationFit, cfg: MLConfig) -> GateDecision:
     """Gate the challenger against the champion measured on the same rows."""
     return evaluate_gates(result.metrics, result.champion_metrics, cfg.gates)
 
 
-def registry_row(result: TrainResult, cfg: MLConfig, *, model_version: str, run_id: str, artifact: Any,
-                 fmt: str, sha256: str, decision: GateDecision, n_population: int) -> dict[str, Any]:
+def registry_row(result: SegmentationFit, cfg: MLConfig, *, model_version: str, run_id: str, artifact: Any,
+                 fmt: str, sha256: str, decision: GateDecision, n_population: int,
+                 status: str | None = None) -> dict[str, Any]:
     """Metadata stored beside the artifact (registry table and the `.json` sidecar)."""
     seg = result.model.named_steps["segmenter"]
+    status = status or ("champion" if decision.promote else "rejected")
     return {
+        "status": status, "reason": "; ".join(decision.reasons), "n_rows": n_population,
+        "silhouette": result.metrics["silhouette"], "stability": result.metrics["ari_mean"],
+        "min_segment_share": result.metrics["min_segment_share"],
         "model_version": model_version, "run_id": run_id, "created_at": datetime.now(UTC),
         "algorithm": f"{type(seg).__module__}.{type(seg).__qualname__}",
         "params": {"model": cfg.model.name, "k_param": find_k_param(seg, cfg.model.k_param),
@@ -212,9 +223,13 @@ def _profile_columns(con: Any, relation: str) -> list[str]:
     return [r[0] for r in con.execute(f"select * from {relation} limit 0").description]
 
 
-def read_training_frame(con: Any, cfg: MLConfig) -> tuple[pd.DataFrame, int]:
-    """A seeded reservoir sample of the mart (bounded memory) and the population size."""
+def read_training_frame(con: Any, cfg: MLConfig, as_of_date: Any = None) -> tuple[pd.DataFrame, int]:
+    """A seeded reservoir sample of the mart (bounded memory) and the population size.
+
+    With `as_of_date`, only that snapshot's rows (a relation that keeps several `as_of_date`s)."""
     rel = wh.quote_relation(cfg.input.relation)
+    if as_of_date is not None:
+        rel = f"(select * from {rel} where as_of_date = cast('{pd.Timestamp(as_of_date).date()}' as date))"
     available = set(_profile_columns(con, rel))
     wanted = [cfg.input.id_column, *cfg.features.all, "frequency", "as_of_date", "signup_at"]
     cols = ", ".join(f'"{c}"' for c in dict.fromkeys(wanted) if c in available)
@@ -222,45 +237,98 @@ def read_training_frame(con: Any, cfg: MLConfig) -> tuple[pd.DataFrame, int]:
     if missing:
         raise ValueError(f"{cfg.input.relation} lacks model feature column(s) {sorted(missing)}")
     n = int(con.execute(f"select count(*) from {rel}").fetchone()[0])
+    if n == 0:
+        raise ValueError(f"{cfg.input.relation} has no rows" + (f" for as_of_date {as_of_date}" if as_of_date else ""))
     limit = cfg.selection.train_sample_rows
-    sample = f" using sample reservoir({limit} rows) repeatable ({cfg.seed})" if n > limit else ""
-    frame = con.execute(f'select {cols} from {rel}{sample} order by "{cfg.input.id_column}"').df()
+    source = f"(select {cols} from {rel} using sample reservoir({limit} rows) repeatable ({cfg.seed}))" \
+        if n > limit else rel
+    frame = con.execute(f'select {cols} from {source} order by "{cfg.input.id_column}"').df()
     return frame, n
+
+
+@dataclass
+class TrainResult:
+    """Outcome of one training run (`train`): the registered version, the gate decision and the fit."""
+
+    run_id: str
+    model_version: str
+    k: int
+    promoted: bool
+    status: str  # champion | rejected | candidate (registered without gating)
+    reasons: list[str]
+    metrics: dict[str, Any]
+    seconds: float  # fit time (selection + final fit + stability)
+    artifact_path: Path
+    champion_version: str | None  # the champion after this run
+    fit: SegmentationFit
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "model_version": self.model_version, "k": self.k,
+                "promoted": self.promoted, "status": self.status, "reasons": self.reasons,
+                "metrics": self.metrics, "train_seconds": self.seconds, "artifact_path": str(self.artifact_path),
+                "champion_version": self.champion_version}
+
+
+def train(con_or_path: Any, config: MLConfig | None = None, run_id: str | None = None, as_of_date: Any = None,
+          *, models_dir: str | Path | None = None, promote: bool = True) -> TrainResult:
+    """Train a challenger on the profile relation, register it, gate it and move the champion pointer.
+
+    `con_or_path`: an open DuckDB connection (read-write) or the warehouse file path. `run_id` defaults to
+    `manual__<as_of_date>`; a re-run of the same run id replaces its own model version. `models_dir`
+    defaults to `segwarehouse.paths.get_paths().models`. `promote=False` registers the model as a
+    `candidate` without gating or touching the champion (e.g. to compare algorithms).
+    """
+    cfg = config or load_config()
+    models = Path(models_dir) if models_dir is not None else get_paths().models
+    if isinstance(con_or_path, str | Path):
+        with wh.connect(con_or_path) as con:
+            return _train_on(con, cfg, run_id, as_of_date, models, promote)
+    return _train_on(con_or_path, cfg, run_id, as_of_date, models, promote)
+
+
+def _train_on(con: Any, cfg: MLConfig, run_id: str | None, as_of_date: Any, models: Path,
+              promote: bool) -> TrainResult:
+    schema = cfg.input.output_schema
+    wh.ensure_tables(con, schema)
+    frame, n_pop = read_training_frame(con, cfg, as_of_date)
+    as_of = pd.to_datetime(frame["as_of_date"]).max().date() if "as_of_date" in frame and len(frame) else None
+    run_id = run_id or f"manual__{as_of}"
+    version = model_version_for(run_id)
+    previous = load_champion(con, cfg, exclude_version=version)
+    result = train_segmentation(frame, cfg, previous=previous, n_population=n_pop)
+    decision = decide_promotion(result, cfg)
+    if not promote:
+        decision = GateDecision(promote=False, reasons=["registered as candidate (promote=False); gates: "
+                                                        + "; ".join(decision.reasons)], checks=decision.checks)
+    status = ("champion" if decision.promote else "rejected") if promote else "candidate"
+    artifact, fmt = save_artifact(result.model, models, version, cfg.artifact_format)
+    row = registry_row(result, cfg, model_version=version, run_id=run_id, artifact=artifact, fmt=fmt,
+                       sha256=sha256_of(artifact), decision=decision, n_population=n_pop, status=status)
+    artifact.with_suffix(".json").write_text(json.dumps(row, indent=2, sort_keys=True, default=str))
+    con.execute("begin transaction")
+    try:
+        register_model(con, schema, row)
+        wh.delete_run(con, schema, ["model_selection", "model_stability"], run_id)
+        wh.insert_frame(con, schema, "model_selection", result.candidates.assign(run_id=run_id, model_version=version))
+        wh.insert_frame(con, schema, "model_stability",
+                        result.stability.drop(columns=["label"]).assign(run_id=run_id, model_version=version))
+        if decision.promote:
+            move_alias(con, schema, version, run_id, "; ".join(decision.reasons))
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    champion = get_alias(con, schema, CHAMPION)
+    log.info("trained %s k=%s status=%s (%s)", version, result.k, status, decision.reasons)
+    return TrainResult(run_id=run_id, model_version=version, k=result.k, promoted=decision.promote, status=status,
+                       reasons=decision.reasons, metrics=result.metrics, seconds=result.seconds,
+                       artifact_path=artifact, champion_version=champion["model_version"] if champion else None,
+                       fit=result)
 
 
 def train_from_warehouse(run_id: str | None = None, *, config: MLConfig | None = None,
                          paths: Paths | None = None) -> dict[str, Any]:
-    """Train a challenger on the mart, register it, gate it, and promote it when it passes."""
-    cfg = config or load_config()
+    """`train` on the configured warehouse (`Paths.warehouse`, models under `Paths.models`), as a dict
+    (what the Airflow task returns)."""
     paths = paths or get_paths()
-    schema = cfg.input.output_schema
-    with wh.connect(paths.warehouse) as con:
-        wh.ensure_tables(con, schema)
-        frame, n_pop = read_training_frame(con, cfg)
-        as_of = pd.to_datetime(frame["as_of_date"]).max().date() if "as_of_date" in frame and len(frame) else None
-        run_id = run_id or f"manual__{as_of}"
-        version = model_version_for(run_id)
-        previous = load_champion(con, cfg, exclude_version=version)
-        result = train_segmentation(frame, cfg, previous=previous, n_population=n_pop)
-        decision = decide_promotion(result, cfg)
-        artifact, fmt = save_artifact(result.model, paths.models, version, cfg.artifact_format)
-        row = registry_row(result, cfg, model_version=version, run_id=run_id, artifact=artifact, fmt=fmt,
-                           sha256=sha256_of(artifact), decision=decision, n_population=n_pop)
-        artifact.with_suffix(".json").write_text(json.dumps(row, indent=2, sort_keys=True, default=str))
-        con.execute("begin transaction")
-        try:
-            register_model(con, schema, row)
-            wh.delete_run(con, schema, ["model_selection", "model_stability"], run_id)
-            wh.insert_frame(con, schema, "model_selection",
-                            result.candidates.assign(run_id=run_id, model_version=version))
-            wh.insert_frame(con, schema, "model_stability",
-                            result.stability.drop(columns=["label"]).assign(run_id=run_id, model_version=version))
-            if decision.promote:
-                move_alias(con, schema, version, run_id, "; ".join(decision.reasons))
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-    log.info("trained %s k=%s promoted=%s (%s)", version, result.k, decision.promote, decision.reasons)
-    return {"run_id": run_id, "model_version": version, "k": result.k, "promoted": decision.promote,
-            "reasons": decision.reasons, "metrics": result.metrics, "train_seconds": result.seconds}
+    return train(paths.warehouse, config, run_id, models_dir=paths.models).as_dict()

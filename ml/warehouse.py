@@ -19,7 +19,8 @@ TABLES: dict[str, str] = {
         n_rows_train bigint, n_rows_population bigint, metrics varchar, segment_map varchar,
         segment_names varchar, centroids varchar, library_versions varchar, code_version varchar,
         artifact_path varchar, artifact_format varchar, artifact_sha256 varchar, compared_to varchar,
-        decision varchar, decision_reasons varchar""",
+        decision varchar, decision_reasons varchar, n_rows bigint, silhouette double, stability double,
+        min_segment_share double, status varchar, reason varchar""",
     "model_aliases": """
         alias varchar primary key, model_version varchar, previous_model_version varchar,
         run_id varchar, updated_at timestamptz, reason varchar""",
@@ -33,11 +34,11 @@ TABLES: dict[str, str] = {
     "segment_assignments": """
         person_id varchar, segment_id integer, segment_name varchar, probability double, distance double,
         feature_completeness double, model_version varchar, run_id varchar, as_of_date date,
-        scored_at timestamptz""",
+        scored_at timestamptz, confidence double""",
     "segment_history": """
         person_id varchar, segment_id integer, segment_name varchar, probability double, distance double,
         feature_completeness double, model_version varchar, run_id varchar, as_of_date date,
-        scored_at timestamptz""",
+        scored_at timestamptz, confidence double""",
     "segment_profiles": """
         run_id varchar, model_version varchar, segment_id integer, segment_name varchar, size bigint,
         share double, buyer_share double, persona_name varchar, top_traits varchar, as_of_date date,
@@ -55,6 +56,16 @@ TABLES: dict[str, str] = {
         run_id varchar, reference_run_id varchar, kind varchar, name varchar, psi double, status varchar,
         computed_at timestamptz""",
 }
+# views over the tables above (created after them); `champion` is the BI-friendly face of the pointer
+VIEWS: dict[str, str] = {
+    "champion": """
+        select a.alias, a.model_version, a.previous_model_version, a.run_id as promoted_by_run_id,
+               a.updated_at as promoted_at, a.reason, r.algorithm, r.k, r.as_of_date, r.silhouette,
+               r.stability, r.min_segment_share, r.artifact_path, r.artifact_format
+        from {schema}.model_aliases a
+        left join {schema}.model_registry r on r.model_version = a.model_version
+        where a.alias = 'champion'""",
+}
 PER_RUN_TABLES = ("model_selection", "model_stability", "segment_history", "segment_profiles",
                   "segment_profile_features", "feature_histograms", "drift_metrics")
 
@@ -69,6 +80,22 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, schema: str) -> None:
     con.execute(f'create schema if not exists "{schema}"')
     for name, columns in TABLES.items():
         con.execute(f'create table if not exists "{schema}"."{name}" ({columns})')
+        _add_missing_columns(con, schema, name, columns)
+    quoted = f'"{schema}"'
+    for name, sql in VIEWS.items():
+        con.execute(f'create or replace view {quoted}."{name}" as {sql.format(schema=quoted)}')
+
+
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str, columns: str) -> None:
+    """Forward migration: a table created by an older version gets the columns added since (as nulls)."""
+    have = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+        [schema, name]).fetchall()}
+    for definition in columns.split(","):
+        col, _, col_type = definition.strip().partition(" ")
+        if col not in have:
+            col_type = col_type.replace("primary key", "").strip()
+            con.execute(f'alter table "{schema}"."{name}" add column "{col}" {col_type}')
 
 
 def table(schema: str, name: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ml.config import MLConfig, load_config
-from ml.train import TrainResult, train_segmentation
+from ml.train import SegmentationFit, train_segmentation
 
 from .profiles import make_profiles
 
@@ -22,6 +22,6 @@ def planted():
 
 
 @pytest.fixture(scope="session")
-def trained(cfg, planted) -> TrainResult:
+def trained(cfg, planted) -> SegmentationFit:
     frame, _ = planted
     return train_segmentation(frame, cfg)

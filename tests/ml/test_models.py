@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
-from sklearn.cluster import Birch, KMeans
+from sklearn.cluster import AgglomerativeClustering, Birch, KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import check_estimator
 
+from ml.features import ColumnWeights, NumericPrep, SampleFittedImputer
 from ml.models import (
     InductiveClusterer,
     ModelConfigError,
@@ -16,6 +21,8 @@ from ml.models import (
 )
 from ml.score import score_frame
 from ml.train import map_labels, train_segmentation
+
+from .profiles import make_profiles
 
 
 def _ari(result, frame, truth, cfg) -> float:
@@ -51,6 +58,9 @@ def test_swapping_model_by_config(cfg, planted, name, params, cls):
                          result.segment_names, swapped)
     assert scored["segment_id"].isin(list(result.segment_names)).all()
     assert scored["probability"].notna().all() == hasattr(result.model[-1], "predict_proba")
+    assert scored["confidence"].between(0, 1).all()
+    if hasattr(result.model[-1], "predict_proba"):  # GMM: confidence is the max membership probability
+        np.testing.assert_allclose(scored["confidence"], scored["probability"])
 
 
 def test_swap_is_set_params_on_the_pipeline(cfg):
@@ -101,3 +111,47 @@ def test_missing_values_are_imputed(cfg, planted):
     Z = model[:-1].fit_transform(frame[list(cfg.features.all)])
     assert frame[list(cfg.features.numeric_all)].isna().any().any()
     assert np.isfinite(Z).all()
+
+
+def test_distance_based_confidence_by_hand(cfg):
+    """Centres (0, 0) and (10, 0): a point at (2, 0) is 2 from its centre and 8 from the other -> 1 - 2/8."""
+    small = cfg.replace(features={"log1p": [], "numeric": ["x", "y"], "categorical": [], "fill_values": {}})
+    km = KMeans(2, n_init=1, init=np.array([[0.0, 0.0], [10.0, 0.0]])).fit(
+        np.array([[0.0, 0.0], [0.0, 0.0], [10.0, 0.0], [10.0, 0.0]]))
+    model = Pipeline([("preprocess", FunctionTransformer()), ("segmenter", km)])
+    frame = pd.DataFrame({"person_id": ["a", "b", "c"], "x": [0.0, 2.0, 9.0], "y": [0.0, 0.0, 0.0]})
+    out = score_frame(frame, model, {0: 1, 1: 2}, {1: [0.0, 0.0], 2: [10.0, 0.0]}, {1: "Left", 2: "Right"}, small)
+    assert out["segment_id"].tolist() == [1, 1, 2]
+    np.testing.assert_allclose(out["distance"], [0.0, 2.0, 1.0])
+    np.testing.assert_allclose(out["confidence"], [1.0, 0.75, 1 - 1 / 9])
+    assert out["probability"].isna().all()
+
+
+@pytest.mark.parametrize("estimator", [
+    InductiveClusterer(clusterer=AgglomerativeClustering(n_clusters=3)),
+    SampleFittedImputer(method="knn", max_fit_rows=50, random_state=0),
+    SampleFittedImputer(method="iterative", random_state=0),
+    NumericPrep(fill_values={0: 0.0}, log_columns=(1,)),
+    ColumnWeights(),
+], ids=lambda e: type(e).__name__)
+def test_custom_estimators_follow_sklearn_rules(estimator):
+    """scikit-learn's own estimator checks (cloning, n_features_in_, NaN handling, fit returns self ...)."""
+    results = check_estimator(estimator, on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    assert failed == []
+
+
+def test_per_feature_weights_scale_standardized_columns(cfg):
+    """`features.weights` by feature name multiplies that column after standardization; typos in the file fail."""
+    from ml.config import config_from_mapping
+    from ml.features import build_preprocessor
+
+    frame, _ = make_profiles(n=400, seed=3)
+    cols = list(cfg.features.all)
+    first = cfg.features.numeric_all[0]
+    plain = build_preprocessor(cfg.replace(features={"weights": {}})).fit_transform(frame[cols])
+    heavy = build_preprocessor(cfg.replace(features={"weights": {first: 3.0}})).fit_transform(frame[cols])
+    np.testing.assert_allclose(heavy[:, 0], 3.0 * plain[:, 0])
+    np.testing.assert_allclose(heavy[:, 1:], plain[:, 1:])
+    with pytest.raises(ValueError, match=r"features\.weights"):
+        config_from_mapping({"features": {"log1p": ["monetary"], "weights": {"monetry": 2.0}}})

@@ -9,23 +9,25 @@ import pytest
 from ml.config import DriftConfig, load_config
 from ml.drift import bin_counts, psi, psi_categorical, psi_from_samples, psi_status, should_retrain
 from ml.features import add_derived_columns
-from ml.rules import assign_rule_segments, validate_rules
+from ml.rules import assign_rule_segments, rule_columns, validate_rules
 
 
 def _rows() -> pd.DataFrame:
     """Hand-made persons; the expected rule matches are worked out in the test below."""
     return pd.DataFrame({
-        "person_id": ["a", "b", "c", "d", "e"],
-        "engagement_score": [85.0, 10.0, 50.0, np.nan, 90.0],
-        "recency_days": pd.array([3, 45, None, 10, 8], dtype="Int64"),
-        "orders_per_month": [6.0, 0.5, 0.0, 3.5, 2.0],
-        "frequency": [40, 3, 0, 20, 5],
-        "avg_order_value": [200.0, 50.0, np.nan, 180.0, 100.0],
-        "days_since_last_activity": [1, 45, 2, 3, 8],
-        "orders_last_30d": [5, 0, 0, 2, 1],
-        "page_views_per_week": [20.0, 0.0, 30.0, 4.0, 10.0],
-        "is_registered": [True, True, False, True, True],
-        "signup_at": pd.to_datetime(["2025-01-01", "2024-05-01", None, "2026-02-25", "2026-02-22"], utc=True),
+        "person_id": ["a", "b", "c", "d", "e", "f", "g"],
+        "engagement_score": [85.0, 10.0, 50.0, np.nan, 90.0, 30.0, 60.0],
+        "recency_days": pd.array([3, 45, None, 10, 8, None, None], dtype="Int64"),
+        "orders_per_month": [6.0, 0.5, 0.0, 3.5, 2.0, 0.0, 0.0],
+        "frequency": [40, 3, 0, 20, 5, 0, 0],
+        "avg_order_value": [200.0, 50.0, np.nan, 180.0, 100.0, np.nan, np.nan],
+        "days_since_last_activity": [1, 45, 2, 3, 8, 40, 1],
+        "tenure_days": [400, 300, 20, 5, 7, 90, 3],
+        "orders_last_30d": [5, 0, 0, 2, 1, 0, 0],
+        "page_views_per_week": [20.0, 0.0, 30.0, 4.0, 10.0, 6.0, 5.0],
+        "is_registered": [True, True, False, True, True, False, False],
+        "signup_at": pd.to_datetime(["2025-01-01", "2024-05-01", None, "2026-02-25", "2026-02-22", None, None],
+                                    utc=True),
         "as_of_date": pd.Timestamp("2026-03-01"),
     })
 
@@ -38,19 +40,34 @@ def test_rule_segments_on_hand_made_rows():
     expected = {
         # a: engagement 85 > 80 & bought 3 days ago; 6 orders/month > 5; > 3/month, AOV 200 > 150, active 1 day ago
         ("a", "highly_engaged_recent_buyers"), ("a", "frequent_buyers"), ("a", "frequent_high_spenders"),
-        # b: engagement 10 < 20 & last purchase 45 days ago; 0.5/month with 3 orders
+        # b: engagement 10 < 20 & last purchase 45 days ago; 0.5/month with 3 orders; 0 views -> no browser
         ("b", "lapsed_users"), ("b", "rare_buyers"),
-        # c: never bought (no recency, not a buyer), no order in 30 days and 30 views/week: a browser
+        # c: never bought, 30 views/week (120 > 20 in 28 days): a browser; active 2 days ago -> not lapsed
         ("c", "browsers"),
         # d: engagement unknown -> no engagement rule; 3.5/month -> occasional AND frequent high spender
-        #    (AOV 180, active 3 days ago); signed up 4 days before as_of -> new user
+        #    (AOV 180, active 3 days ago); first seen 5 days ago -> new user; bought 10 days ago -> no browser
         ("d", "occasional_buyers"), ("d", "frequent_high_spenders"), ("d", "new_users"),
-        # e: bought 8 days ago (not within 7) -> not "recent"; 2/month -> occasional; signed up 7 days ago -> new
+        # e: bought 8 days ago (not within 7) -> not "recent"; 2/month -> occasional; tenure 7 -> new
         ("e", "occasional_buyers"), ("e", "new_users"),
+        # f: never bought and inactive 40 > 30 days -> lapsed by the second branch (engagement 30 is not < 20);
+        #    6 views/week = 24 > 20 in 28 days and no purchase -> browser; never bought -> no buyer rule
+        ("f", "lapsed_users"), ("f", "browsers"),
+        # g: never bought, 5 views/week = exactly 20 (not > 20) -> no browser; first seen 3 days ago -> new
+        ("g", "new_users"),
     }
     assert matched == expected
     assert set(got.columns) == {"person_id", "segment_id", "segment_name"}
-    assert got.loc[got["segment_id"] == "browsers", "segment_name"].item() == "Browsers"
+    assert got.loc[got["segment_id"] == "lapsed_users", "person_id"].tolist() == ["b", "f"]
+    assert got.loc[got["segment_id"] == "browsers", "segment_name"].unique().tolist() == ["Browsers"]
+
+
+def test_nested_rule_groups_validate_and_list_their_columns():
+    rule = {"id": "x", "name": "X", "any": [{"all": [{"column": "a", "op": ">", "value": 1}]},
+                                            {"column": "b", "op": "is_null"}]}
+    validate_rules([rule])
+    assert rule_columns([rule]) == ["a", "b"]
+    with pytest.raises(ValueError, match="bad condition"):
+        validate_rules([{"id": "y", "name": "Y", "any": [{"all": [{"column": "a", "op": "like"}]}]}])
 
 
 def test_bad_rules_are_rejected():

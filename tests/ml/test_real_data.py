@@ -1,0 +1,117 @@
+"""Issue 4 acceptance on REAL data: generator (2000 persons x 60 days, seed 7) -> dbt warehouse ->
+`dim_user_profile` -> default segmentation, scored against the planted personas.
+
+How persons are matched to personas and which are judged ("coverage"): tests/ml/real_data.py.
+Measured figures and what limits them: docs/ml.md, "Recovery of the planted personas".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.config import load_config
+from ml.train import map_labels, train_segmentation
+
+from .real_data import persona_recovery, persona_truth
+
+ACCEPTANCE_ARI = 0.8  # issue 4
+# Regression floors: what the default config measures today minus a margin (docs/ml.md). The 5-persona
+# ARI on this data was 0.32 (k=4) / 0.36 (k=5) with the previous defaults.
+FLOOR_ARI_DEFAULT = 0.5  # default config, k chosen by silhouette (measured 0.56, k=4)
+FLOOR_ARI_K5 = 0.6  # default config with k fixed at the number of planted personas (measured 0.69)
+
+
+def _fit(frame: pd.DataFrame, cfg):
+    fit = train_segmentation(frame, cfg)
+    segments = map_labels(np.asarray(fit.model.predict(frame[list(cfg.features.all)])), fit.segment_map)
+    return fit, segments
+
+
+@pytest.fixture(scope="module")
+def real(warehouse):
+    import duckdb
+
+    con = duckdb.connect(str(warehouse.warehouse), read_only=True)
+    try:
+        con.execute(f"SET file_search_path = '{warehouse.truth}'")
+        truth = persona_truth(con)
+        frame = con.execute("select * from dim_user_profile order by person_id").df()
+    finally:
+        con.close()
+    return truth, frame
+
+
+@pytest.fixture(scope="module")
+def default_fit(real):
+    truth, frame = real
+    cfg = load_config()
+    fit, segments = _fit(frame, cfg)
+    rec = persona_recovery(truth, frame["person_id"], segments)
+    print(f"\ndefault model k={fit.k}: ARI {rec.ari:.3f} on {rec.n_covered}/{rec.n_persons} persons "
+          f"(coverage {rec.coverage:.1%}; {rec.kinds})\n{rec.crosstab}")
+    return fit, rec
+
+
+@pytest.fixture(scope="module")
+def k5_fit(real):
+    truth, frame = real
+    cfg = load_config().replace(selection={"k_min": 5, "k_max": 5})
+    fit, segments = _fit(frame, cfg)
+    rec = persona_recovery(truth, frame["person_id"], segments)
+    print(f"\ndefault model, k fixed at 5: ARI {rec.ari:.3f}\n{rec.crosstab}\n"
+          f"{fit.profiles[['segment_id', 'share', 'persona_name', 'top_traits']].to_string(index=False)}")
+    data = frame.assign(segment_id=segments).merge(truth[["person_id", "persona", "covered"]], on="person_id")
+    return fit, rec, data
+
+
+def test_coverage_is_most_of_the_warehouse(default_fit):
+    _, rec = default_fit
+    assert rec.coverage >= 0.6, rec.kinds
+    assert rec.kinds.get("merged", 0) + rec.kinds.get("unmapped", 0) <= 0.02 * rec.n_persons
+
+
+def test_default_model_recovers_personas_regression_floor(default_fit):
+    fit, rec = default_fit
+    # silhouette picks k=4 here (0.31 vs 0.26 at k=5) and on 5000 x 90 days: new users and browsers
+    # (short tenure, no orders) stay in one segment; k=5 separates them (test below, docs/ml.md)
+    assert fit.k in (4, 5), fit.candidates
+    assert rec.ari >= FLOOR_ARI_DEFAULT
+
+
+def test_k5_recovers_personas_regression_floor(k5_fit):
+    _, rec, _ = k5_fit
+    assert rec.ari >= FLOOR_ARI_K5
+
+
+@pytest.mark.xfail(strict=True, reason="issue 4 acceptance ARI >= 0.8 not reached: the default model measures "
+                   "~0.56 (k=4) / ~0.69 (k=5) on 2000 x 60 days; even a supervised classifier on the "
+                   "profile columns reaches only ~0.89 (docs/ml.md). Remove this mark when it passes.")
+def test_default_model_reaches_acceptance_ari(default_fit):
+    _, rec = default_fit
+    assert rec.ari >= ACCEPTANCE_ARI
+
+
+def test_segments_match_their_dominant_persona(k5_fit):
+    """Each planted persona dominates its own segment, and that segment's profile says what it is."""
+    fit, _, data = k5_fit
+    covered = data[data["covered"]]
+    dominant = pd.crosstab(covered["persona"], covered["segment_id"]).idxmax(axis=1)  # persona -> segment
+    assert dominant.nunique() == 5, dominant
+    means = data.groupby("segment_id")[["monetary", "avg_order_value", "tenure_days",
+                                        "days_since_last_activity", "avg_session_minutes"]].mean()
+    assert means["monetary"].idxmax() == dominant["loyal_high_value"]
+    assert means["avg_order_value"].idxmax() == dominant["loyal_high_value"]
+    buyers = [dominant["loyal_high_value"], dominant["bargain_hunter"]]
+    assert means.loc[buyers, "avg_order_value"].idxmin() == dominant["bargain_hunter"]
+    assert means["tenure_days"].idxmin() == dominant["new_user"]
+    assert means["days_since_last_activity"].idxmax() == dominant["lapsed"]
+    assert means["avg_session_minutes"].idxmax() == dominant["browser"]
+    names = fit.segment_names
+    assert "new" in names[dominant["new_user"]].lower()
+    assert "lapsed" in names[dominant["lapsed"]].lower()
+    assert "big-basket" in names[dominant["loyal_high_value"]].lower()
+    assert "bargain" in names[dominant["bargain_hunter"]].lower()
+    assert "long-visit" in names[dominant["browser"]].lower()
+    assert "visitors" in names[dominant["browser"]].lower()
