@@ -71,3 +71,38 @@
   {%- set value = rows.columns[0].values()[0] -%}
   {{ return(value.strftime('%Y-%m-%d') if value else none) }}
 {%- endmacro %}
+
+
+{% macro csv_landing_ctes(folder) -%}
+  {#- CTEs `lines`, `headers`, `fields` for the CSV files of one landing folder: one row per data line with
+      its file, delivery date, line number, raw text, the file's header line and the parsed fields `f`. -#}
+  {%- set files = landing_files(folder, '*.csv') -%}
+-- materialized: read once for both the header check and the fields (CSV files are small next to events)
+with lines as materialized (
+    {{ read_lines(files) }}
+),
+
+headers as (
+    select source_file, line as header_line from lines where line_no = 1
+),
+
+fields as (
+    select
+        lines.source_file,
+        lines.delivery_date,
+        lines.line_no,
+        lines.line,
+        headers.header_line,
+        {{ csv_fields('lines.line') }} as f
+    from lines
+    left join headers on headers.source_file = lines.source_file
+    where lines.line_no > 1 and lines.line <> ''
+)
+{%- endmacro %}
+
+
+{% macro csv_shape_rejects(header) -%}
+  {#- The first reject rules of every CSV source: the file's header and the line's field count. -#}
+  when header_line <> '{{ header }}' then 'header mismatch: expected ' || '{{ header }}'
+  when n_fields <> {{ header.split(',') | length }} then 'malformed line: ' || n_fields || ' fields, expected {{ header.split(',') | length }}'
+{%- endmacro %}

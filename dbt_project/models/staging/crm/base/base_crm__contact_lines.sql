@@ -1,29 +1,8 @@
 {#- Every line of every CRM contacts file delivered up to as_of_date, split into fields and checked. -#}
 {%- set landing_source = source('crm', 'contacts') -%}{#- lineage only: files are listed by landing_files -#}
 {%- set header = 'customer_id,email,phone,first_name,last_name,birth_date,gender,city,country,signup_at,marketing_consent,loyalty_tier,income_bracket,interests,updated_at' -%}
-{%- set files = landing_files('crm/contacts', '*.csv') -%}
 
--- materialized: read once for both the header check and the fields (CSV files are small next to events)
-with lines as materialized (
-    {{ read_lines(files) }}
-),
-
-headers as (
-    select source_file, line as header_line from lines where line_no = 1
-),
-
-fields as (
-    select
-        lines.source_file,
-        lines.delivery_date,
-        lines.line_no,
-        lines.line,
-        headers.header_line,
-        {{ csv_fields('lines.line') }} as f
-    from lines
-    left join headers on headers.source_file = lines.source_file
-    where lines.line_no > 1 and lines.line <> ''
-),
+{{ csv_landing_ctes('crm/contacts') }},
 
 typed as (
     select
@@ -56,8 +35,7 @@ checked as (
     select
         *,
         case
-            when header_line <> '{{ header }}' then 'header mismatch: expected ' || '{{ header }}'
-            when n_fields <> 15 then 'malformed line: ' || n_fields || ' fields, expected 15'
+            {{ csv_shape_rejects(header) }}
             when customer_id is null then 'missing customer_id'
             when updated_at is null then 'unparseable updated_at'
             when signup_at is null and nullif(f[10], '') is not null then 'unparseable signup_at'

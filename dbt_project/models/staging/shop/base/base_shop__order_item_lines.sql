@@ -1,23 +1,8 @@
 {#- Every line of the shop order-item files delivered up to as_of_date, split into fields and checked. -#}
 {%- set landing_source = source('shop', 'order_items') -%}{#- lineage only: files are listed by landing_files -#}
 {%- set header = 'order_id,line_number,product_id,category,quantity,unit_price' -%}
-{%- set files = landing_files('shop/order_items', '*.csv') -%}
 
--- materialized: read once for both the header check and the fields (CSV files are small next to events)
-with lines as materialized (
-    {{ read_lines(files) }}
-),
-
-headers as (
-    select source_file, line as header_line from lines where line_no = 1
-),
-
-fields as (
-    select lines.*, headers.header_line, {{ csv_fields('lines.line') }} as f
-    from lines
-    left join headers on headers.source_file = lines.source_file
-    where lines.line_no > 1 and lines.line <> ''
-),
+{{ csv_landing_ctes('shop/order_items') }},
 
 typed as (
     select
@@ -40,8 +25,7 @@ select
     source_file || ':' || line_no as line_key,
     * exclude (header_line, n_fields),
     case
-        when header_line <> '{{ header }}' then 'header mismatch: expected ' || '{{ header }}'
-        when n_fields <> 6 then 'malformed line: ' || n_fields || ' fields, expected 6'
+        {{ csv_shape_rejects(header) }}
         when order_id is null then 'missing order_id'
         when line_number is null then 'unparseable line_number'
         when quantity is null or quantity <= 0 then 'quantity missing or not positive'

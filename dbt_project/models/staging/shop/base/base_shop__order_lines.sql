@@ -1,23 +1,8 @@
 {#- Every line of the shop order files delivered up to as_of_date, split into fields and checked. -#}
 {%- set landing_source = source('shop', 'orders') -%}{#- lineage only: files are listed by landing_files -#}
 {%- set header = 'order_id,customer_id,email,ordered_at,currency,amount,status,store_channel,updated_at' -%}
-{%- set files = landing_files('shop/orders', '*.csv') -%}
 
--- materialized: read once for both the header check and the fields (CSV files are small next to events)
-with lines as materialized (
-    {{ read_lines(files) }}
-),
-
-headers as (
-    select source_file, line as header_line from lines where line_no = 1
-),
-
-fields as (
-    select lines.*, headers.header_line, {{ csv_fields('lines.line') }} as f
-    from lines
-    left join headers on headers.source_file = lines.source_file
-    where lines.line_no > 1 and lines.line <> ''
-),
+{{ csv_landing_ctes('shop/orders') }},
 
 typed as (
     select
@@ -44,8 +29,7 @@ select
     source_file || ':' || line_no as line_key,
     * exclude (f, header_line, n_fields),
     case
-        when header_line <> '{{ header }}' then 'header mismatch: expected ' || '{{ header }}'
-        when n_fields <> 9 then 'malformed line: ' || n_fields || ' fields, expected 9'
+        {{ csv_shape_rejects(header) }}
         when order_id is null then 'missing order_id'
         when customer_id is null and email is null then 'no customer_id or email'
         when ordered_at is null then 'unparseable ordered_at'
