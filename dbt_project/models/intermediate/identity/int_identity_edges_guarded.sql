@@ -5,8 +5,8 @@ with contacts as (
 ),
 
 logins as (
-    select distinct anonymous_id, user_id
-    from {{ ref('stg_web__events') }}
+    select anonymous_id, user_id
+    from {{ ref('int_web_identity_pairs') }}
     where anonymous_id is not null and user_id is not null
 ),
 

@@ -3,9 +3,9 @@
 with actors as (
     select 'customer_id:' || customer_id as node_key from {{ ref('stg_crm__contacts') }}
     union
-    select 'anonymous_id:' || anonymous_id from {{ ref('stg_web__events') }} where anonymous_id is not null
+    select 'anonymous_id:' || anonymous_id from {{ ref('int_web_identity_pairs') }} where anonymous_id is not null
     union
-    select 'customer_id:' || user_id from {{ ref('stg_web__events') }} where user_id is not null
+    select 'customer_id:' || user_id from {{ ref('int_web_identity_pairs') }} where user_id is not null
     union
     select 'customer_id:' || customer_id from {{ ref('stg_shop__orders') }} where customer_id is not null
     union

@@ -24,7 +24,7 @@ phone_use as (
 
 device_use as (
     select anonymous_id, count(distinct user_id) as n_linked
-    from {{ ref('stg_web__events') }}
+    from {{ ref('int_web_identity_pairs') }}
     where anonymous_id is not null and user_id is not null
     group by anonymous_id
 ),

@@ -1,6 +1,5 @@
 {#- The identifier -> person mapping as of this run (read by the next run's person_id_history). -#}
--- built after the models that compare against the previous run's mapping:
+-- built after person_id_history, which compares against the previous run's mapping:
 -- depends_on: {{ ref('person_id_history') }}
--- depends_on: {{ ref('fct_events') }}
 select node_key, id_type, person_id, is_identity_flagged, cast('{{ as_of_date() }}' as date) as as_of_date
 from {{ ref('int_person_map') }}
