@@ -1,5 +1,8 @@
 {#- One row per session (30-minute inactivity rule) with the person it belongs to: the logged-in user's
-    person when the session had a login, else the device's person. -#}
+    person when the session had a login, else the device's person. A view like fct_events: the sessions are
+    stored once (int_sessions_sessionized, incremental) and attribution always follows the current map. -#}
+{{ config(materialized='view') }}
+
 with sessions as (
     select * from {{ ref('int_sessions_sessionized') }}
 ),
