@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 import subprocess
 import threading
 import time
@@ -16,6 +18,8 @@ class Measurement:
     seconds: float
     peak_rss_mb: float
     rows: int | None = None
+    cpu_seconds: float | None = None  # user + system CPU of the whole process tree (robust to other load)
+    load_avg: float | None = None  # 1-minute load average when the stage ended (> cores: shared machine)
 
     @property
     def rows_per_s(self) -> float | None:
@@ -23,7 +27,9 @@ class Measurement:
 
     def as_dict(self) -> dict:
         return {"stage": self.name, "seconds": round(self.seconds, 2), "peak_rss_mb": round(self.peak_rss_mb),
-                "rows": self.rows, "rows_per_s": self.rows_per_s}
+                "rows": self.rows, "rows_per_s": self.rows_per_s,
+                "cpu_seconds": None if self.cpu_seconds is None else round(self.cpu_seconds, 1),
+                "load_avg": None if self.load_avg is None else round(self.load_avg, 1)}
 
 
 def _tree_rss(proc: psutil.Process) -> int:
@@ -38,6 +44,7 @@ def _tree_rss(proc: psutil.Process) -> int:
 
 def run_measured(name: str, cmd: list[str], env: dict[str, str] | None = None, interval: float = 0.1) -> Measurement:
     """Run `cmd`, sampling the RSS of it and all its children; raise with its output if it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = 0
@@ -59,6 +66,8 @@ def run_measured(name: str, cmd: list[str], env: dict[str, str] | None = None, i
     stop.set()
     sampler.join()
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
         raise RuntimeError(f"benchmark stage {name} failed ({proc.returncode}):\n{out[-4000:]}")
-    return Measurement(name, seconds, peak / 2**20)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return Measurement(name, seconds, peak / 2**20, cpu_seconds=cpu, load_avg=os.getloadavg()[0])

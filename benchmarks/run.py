@@ -40,10 +40,27 @@ def _rows(db: Path, table: str) -> int:
         return con.execute(f"select count(*) from {table}").fetchone()[0]
 
 
-def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_airflow: bool) -> dict:
+def _reusable(data: Path, users: int, days: int, events_per_user: float) -> bool:
+    """True when `data` holds a landing zone generated with exactly these settings (seed 1)."""
+    try:
+        cfg = json.loads((data / "truth" / "manifest.json").read_text())["config"]
+    except (OSError, KeyError, ValueError):
+        return False
+    return (cfg.get("users"), cfg.get("days"), cfg.get("seed"), float(cfg.get("events_per_user", -1))) == (
+        users, days, 1, float(events_per_user))
+
+
+def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_airflow: bool,
+                reuse_data: bool = False) -> dict:
     data = work / f"u{users}_d{days}"
-    shutil.rmtree(data, ignore_errors=True)
-    data.mkdir(parents=True)
+    reuse = reuse_data and _reusable(data, users, days, events_per_user)
+    if reuse:  # keep raw + truth, drop everything built from them
+        for child in data.iterdir():
+            if child.name not in ("raw", "truth"):
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+    else:
+        shutil.rmtree(data, ignore_errors=True)
+        data.mkdir(parents=True)
     env = _env(data)
     start = date(2026, 1, 1)
     end = start + timedelta(days=days - 1)
@@ -53,14 +70,19 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
         m = run_measured(name, [*CLI, *args], env=env)
         m.rows = rows
         results.append(m)
-        print(f"  {name:<32} {m.seconds:8.1f} s  {m.peak_rss_mb:8.0f} MB", flush=True)
+        print(f"  {name:<32} {m.seconds:8.1f} s  {m.cpu_seconds:8.1f} cpu-s  {m.peak_rss_mb:8.0f} MB  "
+              f"load {m.load_avg:.1f}", flush=True)
         return m
 
-    gen = stage("generate", ["generate", "--users", str(users), "--days", str(days), "--seed", "1",
-                             "--events-per-user", str(events_per_user)])
+    if reuse:
+        print(f"  {'generate':<32} reused {data / 'raw'}", flush=True)
+    else:
+        gen = stage("generate", ["generate", "--users", str(users), "--days", str(days), "--seed", "1",
+                                 "--events-per-user", str(events_per_user)])
     manifest = json.loads((data / "truth" / "manifest.json").read_text())
     n_events = manifest["counts"]["events_rows"]
-    gen.rows = n_events
+    if not reuse:
+        gen.rows = n_events
 
     glob = data / "raw" / "web" / "events" / "*" / "*.jsonl"
     lower = run_measured("lower bound: DuckDB aggregation over raw events", [sys.executable, "-c", (
@@ -111,7 +133,7 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
     }
     if with_airflow:
         checks["whole pipeline incl. Airflow <= 5 min"] = by["end to end through Airflow"].seconds <= 300
-    return {"users": users, "days": days, "events": n_events, "persons": persons,
+    return {"users": users, "days": days, "events": n_events, "persons": persons, "data_reused": reuse,
             "stages": [m.as_dict() for m in results], "targets": checks}
 
 
@@ -128,10 +150,14 @@ def to_markdown(report: dict) -> str:
     for scale in report["scales"]:
         lines += [f"### {scale['users']:,} users, {scale['days']} days, {scale['events']:,} events "
                   f"→ {scale['persons']:,} profiles", "",
-                  "| stage | wall s | rows/s | peak RSS MB |", "|---|---:|---:|---:|"]
+                  "| stage | wall s | CPU s | rows/s | peak RSS MB | load avg |", "|---|---:|---:|---:|---:|---:|"]
         for s in scale["stages"]:
             rps = f"{s['rows_per_s']:,}" if s["rows_per_s"] else ""
-            lines.append(f"| {s['stage']} | {s['seconds']:.1f} | {rps} | {s['peak_rss_mb']:,} |")
+            cpu = "" if s.get("cpu_seconds") is None else f"{s['cpu_seconds']:.1f}"
+            load = "" if s.get("load_avg") is None else f"{s['load_avg']:.1f}"
+            lines.append(f"| {s['stage']} | {s['seconds']:.1f} | {cpu} | {rps} | {s['peak_rss_mb']:,} | {load} |")
+        if scale.get("data_reused"):
+            lines.append("| generate | (landing zone reused) | | | | |")
         lines += ["", "| target | met |", "|---|---|"]
         lines += [f"| {k} | {'yes' if v else '**no**'} |" for k, v in scale["targets"].items()]
         lines.append("")
@@ -145,12 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events-per-user", type=float, default=20.0)
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench")
     parser.add_argument("--no-airflow", action="store_true", help="skip the end-to-end run through Airflow")
+    parser.add_argument("--reuse-data", action="store_true",
+                        help="keep an existing landing zone generated with the same settings (skips generate)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
     report = {"machine": machine(), "scales": []}
     for users in args.users:
         print(f"scale: {users:,} users x {args.days} days", flush=True)
-        report["scales"].append(bench_scale(users, args.days, args.events_per_user, args.work, not args.no_airflow))
+        report["scales"].append(bench_scale(users, args.days, args.events_per_user, args.work, not args.no_airflow,
+                                            args.reuse_data))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(report, indent=2))
     (args.out / "latest.md").write_text(to_markdown(report))
