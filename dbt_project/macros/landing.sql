@@ -73,10 +73,11 @@
 {%- endmacro %}
 
 
-{% macro csv_landing_ctes(folder) -%}
-  {#- CTEs `lines`, `headers`, `fields` for the CSV files of one landing folder: one row per data line with
-      its file, delivery date, line number, raw text, the file's header line and the parsed fields `f`. -#}
-  {%- set files = landing_files(folder, '*.csv') -%}
+{% macro csv_landing_ctes(folder, since_date=none) -%}
+  {#- CTEs `lines`, `headers`, `fields` for the CSV files of one landing folder delivered in
+      [since_date, as_of_date]: one row per data line with its file, delivery date, line number, raw text,
+      the file's header line and the parsed fields `f`. -#}
+  {%- set files = landing_files(folder, '*.csv', since_date) -%}
 -- materialized: read once for both the header check and the fields (CSV files are small next to events)
 with lines as materialized (
     {{ read_lines(files) }}

@@ -9,7 +9,8 @@ from segwarehouse.dbt_runner import run_dbt
 from segwarehouse.paths import Paths
 
 TABLES = ["stg_web__events", "base_web__event_redeliveries", "fct_events", "int_sessions_sessionized",
-          "fct_sessions", "fct_orders", "int_person_map", "int_quarantine_rows", "dim_user_profile"]
+          "fct_sessions", "fct_orders", "int_person_map", "int_quarantine_rows", "dim_user_profile",
+          "stg_crm__contacts", "stg_shop__orders", "stg_shop__order_items", "int_source_load_audit"]
 
 
 def _sibling(landing_zone: Paths, tmp_path_factory, name: str) -> Paths:

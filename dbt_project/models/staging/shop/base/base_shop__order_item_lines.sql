@@ -2,7 +2,12 @@
 {%- set landing_source = source('shop', 'order_items') -%}{#- lineage only: files are listed by landing_files -#}
 {%- set header = 'order_id,line_number,product_id,category,quantity,unit_price' -%}
 
-{{ csv_landing_ctes('shop/order_items') }},
+{#- Incremental like the event lines: a run re-reads the partitions from (latest loaded - lookback_days) on and
+    replaces every line of each file it re-read. -#}
+{{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
+{%- set since = incremental_since(this) if is_incremental() else none %}
+
+{{ csv_landing_ctes('shop/order_items', since) }},
 
 typed as (
     select

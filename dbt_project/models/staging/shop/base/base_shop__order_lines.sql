@@ -2,7 +2,12 @@
 {%- set landing_source = source('shop', 'orders') -%}{#- lineage only: files are listed by landing_files -#}
 {%- set header = 'order_id,customer_id,email,ordered_at,currency,amount,status,store_channel,updated_at' -%}
 
-{{ csv_landing_ctes('shop/orders') }},
+{#- Incremental like the event lines: a run re-reads the partitions from (latest loaded - lookback_days) on and
+    replaces every line of each file it re-read. -#}
+{{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
+{%- set since = incremental_since(this) if is_incremental() else none %}
+
+{{ csv_landing_ctes('shop/orders', since) }},
 
 typed as (
     select
