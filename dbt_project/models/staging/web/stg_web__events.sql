@@ -36,5 +36,6 @@ select
     cast(event_at as date) as event_date,
     delivery_date,
     source_file,
-    line_no
+    line_no,
+    loaded_at
 from first_copies
