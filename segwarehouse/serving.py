@@ -32,7 +32,7 @@ import duckdb
 
 from .paths import Paths
 from .privacy import pii_key, pseudonymize
-from .publish import PublishResult, publish
+from .publish import PublishResult, publish, serving_lock
 
 log = logging.getLogger(__name__)
 
@@ -220,13 +220,15 @@ def publish_serving_contract(paths: Paths, tables: list[str], *, key: bytes | No
     serving = Path(paths.serving).resolve()
     serving.parent.mkdir(parents=True, exist_ok=True)
     stage = serving.with_name(f".{serving.name}.public.{uuid.uuid4().hex}.duckdb")
-    try:
-        rows = build_public_profile(paths.warehouse, stage, key)
-        result = publish(paths.warehouse, serving, tables, views_sql=publish_statements(stage, tables))
-    finally:
-        stage.unlink(missing_ok=True)
-        Path(f"{stage}.wal").unlink(missing_ok=True)
-    target, counts = export_parquet(serving, parquet_dir(paths))
+    # one publisher at a time; files of a publish that died (SIGKILL) are removed on entry
+    with serving_lock(serving):
+        try:
+            rows = build_public_profile(paths.warehouse, stage, key)
+            result = publish(paths.warehouse, serving, tables, views_sql=publish_statements(stage, tables))
+        finally:
+            stage.unlink(missing_ok=True)
+            Path(f"{stage}.wal").unlink(missing_ok=True)
+        target, counts = export_parquet(serving, parquet_dir(paths))
     done = ServingPublication(result, rows, VIEWS, target, counts, time.perf_counter() - started)
     log.info("published serving contract to %s (%s profiles) and %s in %.2fs", serving, rows, target,
              done.duration_s)
@@ -266,6 +268,8 @@ def export_parquet(serving: str | Path, target: str | Path, views: list[str] | N
     for old in target.parent.glob(f".{target.name}-*"):
         if old != folder and old.is_dir() and not old.is_symlink():
             shutil.rmtree(old, ignore_errors=True)
+    for link in target.parent.glob(f".{target.name}.link-*"):  # left by an export killed before its swap
+        link.unlink(missing_ok=True)
     return target, counts
 
 
