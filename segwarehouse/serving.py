@@ -42,6 +42,10 @@ PII_COLUMNS = ("email", "phone", "first_name", "last_name")
 _STAGE_ALIAS = "pii_stage"
 _EXPORT_ALIAS = "serving_export"
 
+# the only columns an activation export carries: pseudonymous keys and the segment, nothing else of the profile
+ACTIVATION_COLUMNS = ["person_id", "primary_customer_id", "email_hmac", "phone_hmac", "segment_id", "segment_name",
+                      "rule_segment_ids", "rule_segments", "model_version", "scoring_run_id", "scored_at"]
+
 # documented columns of every view (docs/bi.md; tests check the views against this)
 VIEW_COLUMNS: dict[str, list[str]] = {
     "segment_summary": [
@@ -70,6 +74,8 @@ VIEW_COLUMNS: dict[str, list[str]] = {
         "run_id", "suite", "table_name", "success", "n_expectations", "n_failed", "failed_summary",
         "started_at", "duration_s", "n_rows",
     ],
+    # segment activation (e-mail/ads audiences): consenting, scored persons only; pseudonymous keys only
+    "activation_export": ACTIVATION_COLUMNS,
 }
 VIEWS = list(VIEW_COLUMNS)
 
@@ -130,6 +136,12 @@ left join (select model_version from segments.model_aliases where alias = 'champ
 select run_id, suite, table_name, success, n_expectations, n_failed, failed_summary, started_at, duration_s,
        n_rows
 from quality.data_quality_runs""",
+    # marketing consent is enforced here, not left to each query: a person without `has_marketing_consent`
+    # (false wins when merged contacts disagree, docs/profile.md) never appears in the activation export
+    f"""create or replace view main.activation_export as
+select {", ".join(ACTIVATION_COLUMNS)}
+from main.user_segments
+where has_marketing_consent is true and segment_id is not null""",
     # pre-issue-6 queries read `dim_user_profile` from the serving file: same rows, PII as *_hmac
     f"create or replace view main.dim_user_profile as select * from {PUBLIC_PROFILE}",
 ]
