@@ -15,7 +15,9 @@ import yaml
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = _REPO_ROOT / "config" / "ml.yml"
-_RELATION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
+# names that end up in SQL text (quoted): identifiers only, matched in full (`$` would accept a trailing newline)
+_RELATION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -128,10 +130,23 @@ class MLConfig:
     rules: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
-        if not _RELATION.match(self.input.relation):
+        if not isinstance(self.input.relation, str) or not _RELATION.fullmatch(self.input.relation):
             raise ValueError(f"input.relation must be [db.][schema.]name of identifiers, got {self.input.relation!r}")
-        if not _RELATION.match(self.input.output_schema) or "." in self.input.output_schema:
+        if not isinstance(self.input.output_schema, str) or not _IDENTIFIER.fullmatch(self.input.output_schema):
             raise ValueError(f"input.output_schema must be one identifier, got {self.input.output_schema!r}")
+        from .rules import rule_columns  # lazy: rules imports pandas
+
+        named = [("input.id_column", self.input.id_column),
+                 *((f"features.{kind}", c) for kind in ("log1p", "numeric", "categorical")
+                   for c in getattr(self.features, kind))]
+        try:
+            named += [("rules[].column", c) for c in rule_columns(self.rules)]
+        except (KeyError, TypeError, AttributeError):
+            pass  # malformed rules are reported by validate_rules with their own message
+        bad = [f"{where}={name!r}" for where, name in named
+               if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name)]
+        if bad:
+            raise ValueError(f"column names must be plain identifiers [A-Za-z_][A-Za-z0-9_]*: {', '.join(bad)}")
         if self.selection.k_min < 2 or self.selection.k_max < self.selection.k_min:
             raise ValueError("selection: need 2 <= k_min <= k_max")
         if self.selection.criterion not in {"silhouette", "bic", "knee"}:

@@ -52,7 +52,7 @@ MODEL_REGISTRY: dict[str, RegistryEntry] = {
 }
 
 K_PARAM_NAMES = ("n_clusters", "n_components")
-_IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+_IMPORT_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")  # matched in full
 
 
 class ModelConfigError(ValueError):
@@ -64,7 +64,7 @@ def resolve_class(import_path: str, allowed_prefixes: tuple[str, ...]) -> type:
 
     The check happens before any import, so a config cannot make the process import arbitrary modules.
     """
-    if not isinstance(import_path, str) or not _IMPORT_PATH.match(import_path):
+    if not isinstance(import_path, str) or not _IMPORT_PATH.fullmatch(import_path):
         raise ModelConfigError(f"model {import_path!r} is neither a registry key ({sorted(MODEL_REGISTRY)}) "
                                "nor a dotted import path like 'sklearn.cluster.Birch'")
     module_name, _, class_name = import_path.rpartition(".")

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from .dbt_vars import validate_dbt_vars, validate_raw_path
 from .paths import Paths, get_paths
 
 _LOCK = threading.Lock()  # dbtRunner is not re-entrant; one invocation per process at a time
@@ -72,10 +73,17 @@ def _release_duckdb() -> None:
 
 
 def run_dbt(args: list[str], *, paths: Paths | None = None, vars: dict | None = None) -> DbtResult:
-    """Invoke dbt (e.g. ``["build"]``) on the project's DuckDB; raise DbtRunFailed naming failed nodes."""
+    """Invoke dbt (e.g. ``["build"]``) on the project's DuckDB; raise DbtRunFailed naming failed nodes.
+
+    `vars` and the landing-zone path are validated first (`segwarehouse.dbt_vars.DbtVarError`).
+    """
     from dbt.cli.main import dbtRunner
 
     paths = paths or get_paths()
+    # values that dbt pastes into SQL text: refuse a bad one before dbt runs (DbtVarError names var and rule)
+    validate_raw_path(str(paths.raw))
+    if vars:
+        validate_dbt_vars(vars)
     paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
     cli = [*args, "--project-dir", str(paths.dbt_project), "--profiles-dir", str(paths.dbt_project)]
     if vars:

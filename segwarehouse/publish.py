@@ -5,16 +5,22 @@ tables readers need copied into a brand-new DuckDB file next to the serving file
 `os.replace` (publish). Until that rename the previous serving file is untouched, so a failed build or
 a failed gate leaves readers on the last good snapshot; a reader that already has the old file open
 keeps its snapshot (POSIX keeps the unlinked inode alive), new connections see the new one.
+
+A publish holds an exclusive `flock` on the serving folder (`serving_lock`; no lock file is left behind). The
+kernel drops the lock when its holder dies, even by SIGKILL, so the next publisher knows that the temp files
+it finds next to the serving file belong to a dead publish and removes them (`remove_stale_files`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +45,45 @@ class PublishAborted(RuntimeError):
 
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+_HELD_LOCKS: set[Path] = set()  # serving files whose lock this process holds (the lock is re-entrant)
+
+
+def remove_stale_files(serving: str | Path) -> list[str]:
+    """Delete temp/stage files of earlier publishes of `serving` (call only while holding `serving_lock`)."""
+    serving = Path(serving).resolve()
+    removed = []
+    for path in serving.parent.glob(f".{serving.name}.*"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+    if removed:
+        log.warning("removed %d file(s) left by an interrupted publish: %s", len(removed), removed)
+    return removed
+
+
+@contextmanager
+def serving_lock(serving: str | Path) -> Iterator[None]:
+    """Hold the exclusive publish lock of `serving` (blocks while another process publishes it).
+
+    On entry, files left by publishes that died (temp copies, pseudonymized stage files, WALs) are
+    removed. Re-entrant within one process.
+    """
+    serving = Path(serving).resolve()
+    if serving in _HELD_LOCKS:
+        yield
+        return
+    serving.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(serving.parent, os.O_RDONLY)  # flock on the folder: released by the kernel when we die
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _HELD_LOCKS.add(serving)
+        try:
+            remove_stale_files(serving)
+            yield
+        finally:
+            _HELD_LOCKS.discard(serving)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -84,6 +129,21 @@ def publish(
     if serving == warehouse:
         raise ValueError("serving_path must differ from warehouse_path")
     serving.parent.mkdir(parents=True, exist_ok=True)
+    with serving_lock(serving):
+        counts = _publish_locked(warehouse, serving, tables, views_sql, source_schema, expected_rows)
+    result = PublishResult(
+        serving_path=serving,
+        tables=counts,
+        views=len(views_sql or []),
+        bytes=serving.stat().st_size,
+        duration_s=time.perf_counter() - started,
+    )
+    log.info("published %s to %s in %.2fs", counts, serving, result.duration_s)
+    return result
+
+
+def _publish_locked(warehouse: Path, serving: Path, tables: list[str], views_sql: list[str] | None,
+                    source_schema: str, expected_rows: Mapping[str, int] | None) -> dict[str, int]:
     tmp = serving.with_name(f".{serving.name}.{uuid.uuid4().hex}.tmp")
     counts: dict[str, int] = {}
     try:
@@ -126,15 +186,7 @@ def publish(
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.wal").unlink(missing_ok=True)
         raise
-    result = PublishResult(
-        serving_path=serving,
-        tables=counts,
-        views=len(views_sql or []),
-        bytes=serving.stat().st_size,
-        duration_s=time.perf_counter() - started,
-    )
-    log.info("published %s to %s in %.2fs", counts, serving, result.duration_s)
-    return result
+    return counts
 
 
 def audit_and_publish(

@@ -32,7 +32,7 @@ import duckdb
 
 from .paths import Paths
 from .privacy import pii_key, pseudonymize
-from .publish import PublishResult, publish
+from .publish import PublishResult, publish, serving_lock
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,10 @@ PUBLIC_PROFILE = "main.user_profile_public"   # its pseudonymized copy in the se
 PII_COLUMNS = ("email", "phone", "first_name", "last_name")
 _STAGE_ALIAS = "pii_stage"
 _EXPORT_ALIAS = "serving_export"
+
+# the only columns an activation export carries: pseudonymous keys and the segment, nothing else of the profile
+ACTIVATION_COLUMNS = ["person_id", "primary_customer_id", "email_hmac", "phone_hmac", "segment_id", "segment_name",
+                      "rule_segment_ids", "rule_segments", "model_version", "scoring_run_id", "scored_at"]
 
 # documented columns of every view (docs/bi.md; tests check the views against this)
 VIEW_COLUMNS: dict[str, list[str]] = {
@@ -70,6 +74,8 @@ VIEW_COLUMNS: dict[str, list[str]] = {
         "run_id", "suite", "table_name", "success", "n_expectations", "n_failed", "failed_summary",
         "started_at", "duration_s", "n_rows",
     ],
+    # segment activation (e-mail/ads audiences): consenting, scored persons only; pseudonymous keys only
+    "activation_export": ACTIVATION_COLUMNS,
 }
 VIEWS = list(VIEW_COLUMNS)
 
@@ -130,6 +136,12 @@ left join (select model_version from segments.model_aliases where alias = 'champ
 select run_id, suite, table_name, success, n_expectations, n_failed, failed_summary, started_at, duration_s,
        n_rows
 from quality.data_quality_runs""",
+    # marketing consent is enforced here, not left to each query: a person without `has_marketing_consent`
+    # (false wins when merged contacts disagree, docs/profile.md) never appears in the activation export
+    f"""create or replace view main.activation_export as
+select {", ".join(ACTIVATION_COLUMNS)}
+from main.user_segments
+where has_marketing_consent is true and segment_id is not null""",
     # pre-issue-6 queries read `dim_user_profile` from the serving file: same rows, PII as *_hmac
     f"create or replace view main.dim_user_profile as select * from {PUBLIC_PROFILE}",
 ]
@@ -220,13 +232,15 @@ def publish_serving_contract(paths: Paths, tables: list[str], *, key: bytes | No
     serving = Path(paths.serving).resolve()
     serving.parent.mkdir(parents=True, exist_ok=True)
     stage = serving.with_name(f".{serving.name}.public.{uuid.uuid4().hex}.duckdb")
-    try:
-        rows = build_public_profile(paths.warehouse, stage, key)
-        result = publish(paths.warehouse, serving, tables, views_sql=publish_statements(stage, tables))
-    finally:
-        stage.unlink(missing_ok=True)
-        Path(f"{stage}.wal").unlink(missing_ok=True)
-    target, counts = export_parquet(serving, parquet_dir(paths))
+    # one publisher at a time; files of a publish that died (SIGKILL) are removed on entry
+    with serving_lock(serving):
+        try:
+            rows = build_public_profile(paths.warehouse, stage, key)
+            result = publish(paths.warehouse, serving, tables, views_sql=publish_statements(stage, tables))
+        finally:
+            stage.unlink(missing_ok=True)
+            Path(f"{stage}.wal").unlink(missing_ok=True)
+        target, counts = export_parquet(serving, parquet_dir(paths))
     done = ServingPublication(result, rows, VIEWS, target, counts, time.perf_counter() - started)
     log.info("published serving contract to %s (%s profiles) and %s in %.2fs", serving, rows, target,
              done.duration_s)
@@ -266,6 +280,8 @@ def export_parquet(serving: str | Path, target: str | Path, views: list[str] | N
     for old in target.parent.glob(f".{target.name}-*"):
         if old != folder and old.is_dir() and not old.is_symlink():
             shutil.rmtree(old, ignore_errors=True)
+    for link in target.parent.glob(f".{target.name}.link-*"):  # left by an export killed before its swap
+        link.unlink(missing_ok=True)
     return target, counts
 
 

@@ -35,7 +35,8 @@
       read_text yields one row per file and the unnest and parsing after it run in that scan's pipeline, so
       the files are split round-robin into n_groups union-all branches that DuckDB runs in parallel (a
       materialized CTE would parallelize too, but holds every line of the history in memory). File-level
-      columns are computed once per file, before the unnest; CRLF endings are folded per file. -#}
+      columns are computed once per file, before the unnest; CRLF endings are folded per file. File names
+      come from the landing zone, so quotes in them are escaped. A 0-byte file yields one empty line 1. -#}
   {%- if files | length == 0 -%}
     select null::varchar as source_file, null::date as delivery_date, null::bigint as line_no, null::varchar as line
     where false
@@ -48,7 +49,7 @@
             replace(filename, '{{ var("raw_path") }}/', '') as source_file,
             cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as delivery_date,
             string_split(replace(content, chr(13) || chr(10), chr(10)), chr(10)) as lines
-        from read_text([{% for f in files[group::n_groups] %}'{{ f }}'{{ "," if not loop.last }}{% endfor %}])
+        from read_text([{% for f in files[group::n_groups] %}'{{ f | replace("'", "''") }}'{{ "," if not loop.last }}{% endfor %}])
     )
     {%- endfor %}
   {%- endif -%}
@@ -97,13 +98,17 @@ fields as (
         {{ csv_fields('lines.line') }} as f
     from lines
     left join headers on headers.source_file = lines.source_file
-    where lines.line_no > 1 and lines.line <> ''
+    -- data lines; and line 1 of a file whose first line is empty (a 0-byte delivery), so that it is quarantined
+    where (lines.line_no > 1 and lines.line <> '') or (lines.line_no = 1 and lines.line = '')
 )
 {%- endmacro %}
 
 
 {% macro csv_shape_rejects(header) -%}
-  {#- The first reject rules of every CSV source: the file's header and the line's field count. -#}
+  {#- The first reject rules of every CSV source: an empty file, the file's header, unbalanced quoting (an
+      unclosed quoted field would otherwise be split and truncated silently), the line's field count. -#}
+  when line_no = 1 then 'empty file: no header line'
   when header_line <> '{{ header }}' then 'header mismatch: expected ' || '{{ header }}'
+  when (length(line) - length(replace(line, '"', ''))) % 2 = 1 then 'malformed line: unbalanced double quote'
   when n_fields <> {{ header.split(',') | length }} then 'malformed line: ' || n_fields || ' fields, expected {{ header.split(',') | length }}'
 {%- endmacro %}

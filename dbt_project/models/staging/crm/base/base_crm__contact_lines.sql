@@ -50,6 +50,8 @@ checked as (
             when date_sub('year', birth_date_raw, cast('{{ as_of_date() }}' as date)) not between 0 and 120
                 or birth_date_raw > cast('{{ as_of_date() }}' as date)
                 then 'impossible age (birth_date nulled)'
+            when nullif(lower(trim(f[11])), '') not in ('true', 'false', 'yes', 'no', '1', '0', 'y', 'n')
+                then 'unrecognised marketing_consent (treated as no consent)'
         end as field_issue
     from typed
 )

@@ -40,6 +40,7 @@ select
         when ordered_at is null then 'unparseable ordered_at'
         when ordered_at >= delivery_date + interval {{ var('future_tolerance_days') + 1 }} day then 'future ordered_at'
         when currency not in (select currency from {{ ref('fx_rates') }}) then 'unknown currency ' || coalesce(currency, '')
+        when amount is null and try_cast(trim(f[6]) as double) is not null then 'amount out of range (|amount| >= 1e16)'
         when amount is null then 'unparseable amount'
         when status not in ('completed', 'refunded', 'cancelled') then 'unknown status ' || coalesce(status, '')
         when status = 'completed' and amount <= 0 then 'non-positive amount on a completed order'
