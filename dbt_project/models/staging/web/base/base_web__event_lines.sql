@@ -17,11 +17,7 @@ parsed as (
         delivery_date,
         line_no,
         line,
-        case when json_valid(line) and starts_with(ltrim(line), '{') then json_transform(line, '{
-            "event_id": "VARCHAR", "anonymous_id": "VARCHAR", "user_id": "VARCHAR", "session_hint": "VARCHAR",
-            "event_type": "VARCHAR", "page_url": "VARCHAR", "product_id": "VARCHAR", "category": "VARCHAR",
-            "search_query": "VARCHAR", "order_id": "VARCHAR", "campaign_id": "VARCHAR", "device": "VARCHAR",
-            "channel": "VARCHAR", "event_at": "VARCHAR"}') end as j
+        {{ parse_event_json('line') }} as j
     from lines
     where line <> ''
 ),
@@ -69,6 +65,6 @@ checked as (
 -- the raw text is kept only for rejected lines (the quarantine needs it; good lines live on parsed)
 select
     source_file || ':' || line_no as line_key,
-    * exclude (line, is_json, event_at_raw),
+    {{ star_exclude(['line', 'is_json', 'event_at_raw']) }},
     case when reject_reason is not null then line end as line
 from checked
