@@ -15,8 +15,8 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "installing segwarehouse and its stack into $(VENV) (about a minute on a fresh machine)"
-	@set -o pipefail; $(BIN)/pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | $(PIP_FILTER)
+	@echo "installing segwarehouse and its stack (with the Spark extra) into $(VENV) (a few minutes on a fresh machine)"
+	@set -o pipefail; $(BIN)/pip install -q --disable-pip-version-check -e ".[dev,spark]" 2>&1 | $(PIP_FILTER)
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install everything

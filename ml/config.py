@@ -94,6 +94,7 @@ class GateConfig:
 @dataclass(frozen=True)
 class ScoringConfig:
     chunk_rows: int = 200_000
+    engine: str = "pandas"  # pandas (in process) | spark (mapInPandas on Spark, ml/spark_score.py)
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,8 @@ class MLConfig:
             raise ValueError("selection: need 2 <= k_min <= k_max")
         if self.selection.criterion not in {"silhouette", "bic", "knee"}:
             raise ValueError(f"selection.criterion must be silhouette|bic|knee, got {self.selection.criterion!r}")
+        if self.scoring.engine not in {"pandas", "spark"}:
+            raise ValueError(f"scoring.engine must be pandas|spark, got {self.scoring.engine!r}")
         if not self.features.numeric_all:
             raise ValueError("features: at least one numeric or log1p feature is required")
 

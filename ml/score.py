@@ -178,6 +178,9 @@ def _score_on(con: Any, cfg: MLConfig, run_id: str | None) -> ScoreResult:
     own_edges = _quantile_edges(con, cfg)
 
     numeric, categorical = list(cfg.features.numeric_all), list(cfg.features.categorical)
+    scorer = score_frame
+    if cfg.scoring.engine == "spark":
+        from .spark_score import score_pandas_on_spark as scorer
     cols = ", ".join(f'"{c}"' for c in _score_columns(con, cfg))
     writer = con.cursor()
     writer.execute("begin transaction")
@@ -190,7 +193,7 @@ def _score_on(con: Any, cfg: MLConfig, run_id: str | None) -> ScoreResult:
         for batch in batches:
             chunk = add_derived_columns(batch.to_pandas())
             chunk["feature_completeness"] = feature_completeness(chunk, cfg)
-            scored = score_frame(chunk, model, segment_map, centroids, names, cfg)
+            scored = scorer(chunk, model, segment_map, centroids, names, cfg)
             meta = {"model_version": version, "run_id": run_id, "as_of_date": as_of, "scored_at": scored_at}
             wh.insert_frame(writer, schema, "segment_history", scored.assign(**meta))
             if cfg.rules:

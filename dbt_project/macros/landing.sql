@@ -5,7 +5,7 @@
   {%- if var('as_of_date') -%}
     {{ return(var('as_of_date')) }}
   {%- elif execute -%}
-    {%- set rows = run_query("select max(regexp_extract(file, 'date=(\\d{4}-\\d{2}-\\d{2})', 1)) from glob('" ~ var('raw_path') ~ "/*/*/date=*/*')") -%}
+    {%- set rows = run_query(latest_delivery_date_sql()) -%}
     {%- set latest = rows.columns[0].values()[0] if rows and rows.columns[0].values() else none -%}
     {%- if not latest -%}
       {{ exceptions.raise_compiler_error("no files in the landing zone " ~ var('raw_path') ~ " (set SEGWAREHOUSE_RAW or generate data first)") }}
@@ -17,9 +17,22 @@
 {%- endmacro %}
 
 
+{% macro latest_delivery_date_sql() -%}
+  {{ return(adapter.dispatch('latest_delivery_date_sql', 'segwarehouse')()) }}
+{%- endmacro %}
+
+{% macro default__latest_delivery_date_sql() -%}
+  {{ return("select max(regexp_extract(file, 'date=(\\d{4}-\\d{2}-\\d{2})', 1)) from glob('" ~ var('raw_path') ~ "/*/*/date=*/*')") }}
+{%- endmacro %}
+
+
 {% macro landing_files(folder, pattern, since_date=none) -%}
   {#- Absolute paths of the files under raw_path/folder/date=*/pattern delivered in [since_date, as_of_date]. -#}
   {%- if not execute -%}{{ return([]) }}{%- endif -%}
+  {{ return(adapter.dispatch('landing_files', 'segwarehouse')(folder, pattern, since_date)) }}
+{%- endmacro %}
+
+{% macro default__landing_files(folder, pattern, since_date=none) -%}
   {%- set sql -%}
     select file from glob('{{ var("raw_path") }}/{{ folder }}/date=*/{{ pattern }}')
     where regexp_extract(file, 'date=(\d{4}-\d{2}-\d{2})', 1) <= '{{ as_of_date() }}'
@@ -31,6 +44,10 @@
 
 
 {% macro read_lines(files, n_groups=4) -%}
+  {{ return(adapter.dispatch('read_lines', 'segwarehouse')(files, n_groups)) }}
+{%- endmacro %}
+
+{% macro default__read_lines(files, n_groups=4) -%}
   {#- One row per physical line: source file, delivery date, 1-based line number, text (no line ending).
       read_text yields one row per file and the unnest and parsing after it run in that scan's pipeline, so
       the files are split round-robin into n_groups union-all branches that DuckDB runs in parallel (a
@@ -58,6 +75,10 @@
 
 {% macro csv_fields(line) -%}
   {#- RFC-4180 fields of one CSV line (quoted fields may hold commas and doubled quotes; not newlines). -#}
+  {{ return(adapter.dispatch('csv_fields', 'segwarehouse')(line)) }}
+{%- endmacro %}
+
+{% macro default__csv_fields(line) -%}
   list_transform(
       regexp_extract_all(',' || {{ line }}, ',("(?:[^"]|"")*"|[^,]*)', 1),
       lambda f: case when f like '"%' then replace(f[2:-2], '""', '"') else f end
@@ -80,7 +101,7 @@
       the file's header line and the parsed fields `f`. -#}
   {%- set files = landing_files(folder, '*.csv', since_date) -%}
 -- materialized: read once for both the header check and the fields (CSV files are small next to events)
-with lines as materialized (
+with lines as {{ cte_materialized() }}(
     {{ read_lines(files) }}
 ),
 
@@ -111,4 +132,22 @@ fields as (
   when header_line <> '{{ header }}' then 'header mismatch: expected ' || '{{ header }}'
   when (length(line) - length(replace(line, '"', ''))) % 2 = 1 then 'malformed line: unbalanced double quote'
   when n_fields <> {{ header.split(',') | length }} then 'malformed line: ' || n_fields || ' fields, expected {{ header.split(',') | length }}'
+{%- endmacro %}
+
+
+{% macro empty_landing_files(files) -%}
+  {#- source_file and delivery_date of the listed files that are 0 bytes long (their content is not read). -#}
+  {{ return(adapter.dispatch('empty_landing_files', 'segwarehouse')(files)) }}
+{%- endmacro %}
+
+{% macro default__empty_landing_files(files) -%}
+  {%- if files | length == 0 -%}
+    select null::varchar as source_file, null::date as delivery_date where false
+  {%- else -%}
+    select
+        replace(filename, '{{ var("raw_path") }}/', '') as source_file,
+        cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as delivery_date
+    from read_text([{% for f in files %}'{{ f | replace("'", "''") }}'{{ "," if not loop.last }}{% endfor %}])
+    where size = 0
+  {%- endif -%}
 {%- endmacro %}

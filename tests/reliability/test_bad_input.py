@@ -98,6 +98,7 @@ CASES: list[tuple[str, str, list[str] | None, dict[int, str]]] = [
     ], {2: "amount out of range", 3: "amount out of range", 4: "unparseable amount", 5: "good:OX04",
         6: "unknown currency XXX", 7: "unknown status x", 8: "good:OX07", 9: "unparseable ordered_at"}),
     ("shop/orders", "empty.csv", None, {1: "empty file: no header line"}),
+    ("web/events", "empty.jsonl", None, {1: "empty file: no event lines"}),
     ("shop/order_items", "bad_items.csv", [
         ITEMS,
         "OX04,1,P1,tech,2,5.00",
@@ -143,7 +144,6 @@ def bad_zone(tmp_path_factory) -> tuple[Paths, duckdb.DuckDBPyConnection]:
     for folder, name in REDELIVERED:
         shutil.copy(raw / folder / "date=2026-01-05" / name,
                     raw / folder / f"date={DAY}" / name.replace(".", "_redelivered."))
-    (raw / "web/events" / f"date={DAY}" / "empty.jsonl").write_bytes(b"")
     paths = Paths(home=Path(__file__).resolve().parents[2], data=data)
     run_dbt(["build"], paths=paths)  # seeds, models and every data test (balance, empty files) must pass
     con = duckdb.connect(str(paths.warehouse), read_only=True)

@@ -33,8 +33,8 @@ select
     coalesce(primary_contact.phone, merged.any_phone) as phone,
     primary_contact.first_name,
     primary_contact.last_name,
-    case when date_sub('year', primary_contact.birth_date, {{ as_of }}) between 0 and 120
-         then date_sub('year', primary_contact.birth_date, {{ as_of }})::integer end as age,
+    case when {{ years_between('primary_contact.birth_date', as_of) }} between 0 and 120
+         then {{ years_between('primary_contact.birth_date', as_of) }}::integer end as age,
     primary_contact.gender,
     coalesce(primary_contact.city, 'unknown') as city,
     coalesce(primary_contact.country, 'unknown') as country,

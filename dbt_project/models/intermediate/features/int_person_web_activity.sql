@@ -36,13 +36,13 @@ session_stats as (
 ),
 
 preferences as (
-    select person_id, first(device order by n desc, device) as preferred_device
+    select person_id, {{ first_by('device', ['n desc', 'device']) }} as preferred_device
     from (select person_id, device, count(*) as n from sessions group by 1, 2)
     group by person_id
 ),
 
 channels as (
-    select person_id, first(channel order by n desc, channel) as preferred_channel
+    select person_id, {{ first_by('channel', ['n desc', 'channel']) }} as preferred_channel
     from (select person_id, channel, count(*) as n from sessions group by 1, 2)
     group by person_id
 ),
@@ -50,7 +50,7 @@ channels as (
 categories as (
     select
         person_id,
-        first(category order by n desc, category) as top_category,
+        {{ first_by('category', ['n desc', 'category']) }} as top_category,
         max(n) / sum(n) as top_category_share
     from (
         select person_id, category, count(*) as n
@@ -72,7 +72,7 @@ repeat_visits as (
 ),
 
 interest as (
-    select person_id, first(category order by n desc, category) as product_interest_category
+    select person_id, {{ first_by('category', ['n desc', 'category']) }} as product_interest_category
     from (
         select person_id, date_trunc('week', event_date) as week, category, count(*) as n
         from events

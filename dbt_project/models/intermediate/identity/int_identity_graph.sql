@@ -19,15 +19,7 @@ both_directions as (
 ),
 
 reach (node_no, label) as (
-    with recursive walk (node_no, label) as (
-        select node_no, node_no from nodes
-        union
-        select both_directions.dst, walk.label
-        from walk
-        inner join both_directions on both_directions.src = walk.node_no
-        where walk.label < both_directions.dst
-    )
-    select node_no, min(label) from walk group by node_no
+    {{ identity_reach('nodes', 'both_directions') }}
 )
 
 select

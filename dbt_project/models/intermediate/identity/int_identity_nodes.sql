@@ -28,7 +28,7 @@ select
     all_nodes.node_key,
     split_part(all_nodes.node_key, ':', 1) as id_type,
     substr(all_nodes.node_key, length(split_part(all_nodes.node_key, ':', 1)) + 2) as id_value,
-    all_nodes.node_key in (select node_key from actors) as is_actor,
+    {{ in_subquery('all_nodes.node_key', 'select node_key from actors', 'node_key') }} as is_actor,
     rejected.guard is not null as is_guard_rejected,
     row_number() over (order by all_nodes.node_key) as node_no
 from all_nodes

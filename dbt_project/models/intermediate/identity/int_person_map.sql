@@ -19,10 +19,10 @@ with graph as (
 anchors as (
     select
         component_no,
-        min(
+        substr(min(
             case id_type when 'customer_id' then '0' when 'email' then '1' when 'anonymous_id' then '2' else '3' end
             || node_key
-        )[2:] as anchor_key
+        ), 2) as anchor_key
     from graph
     group by component_no
 ),

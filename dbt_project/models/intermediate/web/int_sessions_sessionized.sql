@@ -58,14 +58,14 @@ numbered as (
 )
 
 select
-    substr(md5(device_key || '|' || strftime(min(event_at), '%Y-%m-%dT%H:%M:%S.%f')), 1, 20) as session_id,
+    substr(md5(device_key || '|' || {{ format_ts_micros('min(event_at)') }}), 1, 20) as session_id,
     device_key,
     max(anonymous_id) as anonymous_id,
     max(user_id) as user_id,
     min(event_at) as session_start_at,
     max(event_at) as session_end_at,
-    date_diff('second', min(event_at), max(event_at)) as duration_seconds,
-    round(date_diff('second', min(event_at), max(event_at)) / 60.0, 2) as duration_minutes,
+    {{ seconds_between('min(event_at)', 'max(event_at)') }} as duration_seconds,
+    {{ as_double("round(" ~ seconds_between('min(event_at)', 'max(event_at)') ~ " / 60.0, 2)") }} as duration_minutes,
     count(*) as n_events,
     count(*) filter (where event_type in ('page_view', 'product_view')) as n_page_views,
     count(*) filter (where event_type = 'product_view') as n_product_views,

@@ -59,8 +59,8 @@ joined as (
         coalesce(rfm.m_score, 1) as m_score,
         coalesce(web.sessions_count, 0)::integer as sessions_count,
         coalesce(web.sessions_last_30d, 0)::integer as sessions_last_30d,
-        round(coalesce(web.page_views_28d, 0) / 4.0, 2) as page_views_per_week,
-        round(coalesce(web.sessions_28d, 0) / 4.0, 2) as sessions_per_week,
+        {{ as_double("round(coalesce(web.page_views_28d, 0) / 4.0, 2)") }} as page_views_per_week,
+        {{ as_double("round(coalesce(web.sessions_28d, 0) / 4.0, 2)") }} as sessions_per_week,
         round(web.avg_session_minutes, 2) as avg_session_minutes,
         coalesce(web.email_opens_28d, 0)::integer as email_opens_28d,
         coalesce(web.email_clicks_28d, 0)::integer as email_clicks_28d,
@@ -86,8 +86,8 @@ joined as (
 derived as (
     select
         *,
-        greatest(date_diff('day', cast(first_seen_at as date), {{ as_of }}), 0)::integer as tenure_days,
-        greatest(date_diff('day', cast(coalesce(last_seen_at, first_seen_at) as date), {{ as_of }}), 0)::integer
+        greatest({{ days_between('cast(first_seen_at as date)', as_of) }}, 0)::integer as tenure_days,
+        greatest({{ days_between('cast(coalesce(last_seen_at, first_seen_at) as date)', as_of) }}, 0)::integer
             as days_since_last_activity,
         round(
             100 * (
@@ -129,11 +129,11 @@ select
     monetary,
     case when frequency > 0 then round(monetary / frequency, 2) end as avg_order_value,
     refund_count,
-    round(frequency * 30.0 / greatest(tenure_days, 30), 3) as orders_per_month,
+    {{ as_double("round(frequency * 30.0 / greatest(tenure_days, 30), 3)") }} as orders_per_month,
     r_score,
     f_score,
     m_score,
-    r_score::varchar || f_score::varchar || m_score::varchar as rfm_cell,
+    r_score::{{ string_type() }} || f_score::{{ string_type() }} || m_score::{{ string_type() }} as rfm_cell,
     sessions_count,
     sessions_last_30d,
     page_views_per_week,

@@ -6,7 +6,7 @@ with orders as (
 
 items as (
     select order_id, count(*) as n_items, sum(quantity) as n_units,
-           first(category order by quantity * unit_price desc, line_number) as main_category
+           {{ first_by('category', ['quantity * unit_price desc', 'line_number']) }} as main_category
     from {{ ref('stg_shop__order_items') }}
     group by order_id
 ),

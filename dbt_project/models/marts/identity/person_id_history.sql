@@ -15,7 +15,7 @@ previous_map as (
 ),
 {% else %}
 previous_map as (
-    select null::varchar as node_key, null::varchar as person_id where false
+    select null::{{ string_type() }} as node_key, null::{{ string_type() }} as person_id where false
 ),
 {% endif %}
 
@@ -36,7 +36,7 @@ select
     new_person_id,
     n_identifiers_moved,
     case
-        when old_person_id in (select person_id from current_map) then 'split'
+        when {{ in_subquery('old_person_id', 'select person_id from current_map', 'person_id') }} then 'split'
         else 'merge'
     end as change_type,
     cast('{{ as_of_date() }}' as date) as changed_as_of_date

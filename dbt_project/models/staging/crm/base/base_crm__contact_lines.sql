@@ -16,7 +16,7 @@ typed as (
         line_no,
         line,
         header_line,
-        len(f) as n_fields,
+        {{ list_length('f') }} as n_fields,
         nullif(trim(f[1]), '') as customer_id,
         nullif(f[2], '') as email_raw,
         nullif(f[3], '') as phone_raw,
@@ -47,7 +47,7 @@ checked as (
         end as reject_reason,
         case
             when birth_date_raw is null and nullif(f[6], '') is not null then 'unparseable birth_date (nulled)'
-            when date_sub('year', birth_date_raw, cast('{{ as_of_date() }}' as date)) not between 0 and 120
+            when {{ years_between('birth_date_raw', "cast('" ~ as_of_date() ~ "' as date)") }} not between 0 and 120
                 or birth_date_raw > cast('{{ as_of_date() }}' as date)
                 then 'impossible age (birth_date nulled)'
             when nullif(lower(trim(f[11])), '') not in ('true', 'false', 'yes', 'no', '1', '0', 'y', 'n')

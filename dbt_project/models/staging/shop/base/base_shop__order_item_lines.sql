@@ -16,7 +16,7 @@ typed as (
         line_no,
         line,
         header_line,
-        len(f) as n_fields,
+        {{ list_length('f') }} as n_fields,
         nullif(trim(f[1]), '') as order_id,
         try_cast(f[2] as integer) as line_number,
         nullif(trim(f[3]), '') as product_id,
@@ -28,7 +28,7 @@ typed as (
 
 select
     source_file || ':' || line_no as line_key,
-    * exclude (header_line, n_fields),
+    {{ star_exclude(['header_line', 'n_fields']) }},
     case
         {{ csv_shape_rejects(header) }}
         when order_id is null then 'missing order_id'

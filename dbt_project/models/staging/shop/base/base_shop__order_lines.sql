@@ -16,7 +16,7 @@ typed as (
         line_no,
         line,
         header_line,
-        len(f) as n_fields,
+        {{ list_length('f') }} as n_fields,
         nullif(trim(f[1]), '') as order_id,
         nullif(trim(f[2]), '') as customer_id,
         {{ normalize_email('f[3]') }} as email,
@@ -32,14 +32,14 @@ typed as (
 
 select
     source_file || ':' || line_no as line_key,
-    * exclude (f, header_line, n_fields),
+    {{ star_exclude(['f', 'header_line', 'n_fields']) }},
     case
         {{ csv_shape_rejects(header) }}
         when order_id is null then 'missing order_id'
         when customer_id is null and email is null then 'no customer_id or email'
         when ordered_at is null then 'unparseable ordered_at'
         when ordered_at >= delivery_date + interval {{ var('future_tolerance_days') + 1 }} day then 'future ordered_at'
-        when currency not in (select currency from {{ ref('fx_rates') }}) then 'unknown currency ' || coalesce(currency, '')
+        when not {{ in_subquery('currency', 'select currency from ' ~ ref('fx_rates'), 'currency') }} then 'unknown currency ' || coalesce(currency, '')
         when amount is null and try_cast(trim(f[6]) as double) is not null then 'amount out of range (|amount| >= 1e16)'
         when amount is null then 'unparseable amount'
         when status not in ('completed', 'refunded', 'cancelled') then 'unknown status ' || coalesce(status, '')

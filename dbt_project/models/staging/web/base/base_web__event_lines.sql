@@ -11,19 +11,21 @@ with lines as (
     {{ read_lines(files) }}
 ),
 
+-- a 0-byte delivery has one empty line 1: kept (and quarantined) so an empty export does not vanish
+empty_files as (
+    {{ empty_landing_files(files) }}
+),
+
 parsed as (
     select
         source_file,
         delivery_date,
         line_no,
         line,
-        case when json_valid(line) and starts_with(ltrim(line), '{') then json_transform(line, '{
-            "event_id": "VARCHAR", "anonymous_id": "VARCHAR", "user_id": "VARCHAR", "session_hint": "VARCHAR",
-            "event_type": "VARCHAR", "page_url": "VARCHAR", "product_id": "VARCHAR", "category": "VARCHAR",
-            "search_query": "VARCHAR", "order_id": "VARCHAR", "campaign_id": "VARCHAR", "device": "VARCHAR",
-            "channel": "VARCHAR", "event_at": "VARCHAR"}') end as j
+        {{ parse_event_json('line') }} as j
     from lines
     where line <> ''
+       or (line_no = 1 and source_file in (select source_file from empty_files))
 ),
 
 typed as (
@@ -55,6 +57,7 @@ checked as (
     select
         *,
         case
+            when line = '' then 'empty file: no event lines'
             when not is_json then 'malformed JSON line'
             when event_id is null then 'missing event_id'
             when event_type is null or event_type not in ('page_view', 'product_view', 'add_to_cart', 'checkout',
@@ -69,7 +72,7 @@ checked as (
 -- the raw text is kept only for rejected lines (the quarantine needs it; good lines live on parsed)
 select
     source_file || ':' || line_no as line_key,
-    * exclude (line, is_json, event_at_raw),
+    {{ star_exclude(['line', 'is_json', 'event_at_raw']) }},
     case when reject_reason is not null then line end as line,
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as loaded_at
 from checked

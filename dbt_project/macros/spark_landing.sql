@@ -1,0 +1,78 @@
+{#- Spark versions of the landing-zone readers (macros/landing.sql). Files are listed with Spark's
+    binaryFile source (only the path column is read, never the content) and read whole with the text
+    source's wholetext option, so every line keeps its 1-based line number like DuckDB's read_text. -#}
+
+{% macro spark__latest_delivery_date_sql() -%}
+  {{ return("select max(regexp_extract(path, 'date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1)) from binaryFile.`" ~ var('raw_path') ~ "/*/*/date=*/*`") }}
+{%- endmacro %}
+
+
+{% macro spark__landing_files(folder, pattern, since_date=none) -%}
+  {%- set sql -%}
+    select distinct path from binaryFile.`{{ var("raw_path") }}/{{ folder }}/date=*/{{ pattern }}`
+    where regexp_extract(path, 'date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) <= '{{ as_of_date() }}'
+    {%- if since_date %} and regexp_extract(path, 'date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) >= '{{ since_date }}'{% endif %}
+    order by path
+  {%- endset -%}
+  {{ return(run_query(sql).columns[0].values() | list) }}
+{%- endmacro %}
+
+
+{% macro spark__read_lines(files, n_groups=4) -%}
+  {#- A session temp view over exactly the listed files (one row per file), exploded into numbered lines.
+      source_file is the path below the landing-zone root, as in DuckDB. -#}
+  {%- if files | length == 0 -%}
+    select cast(null as string) as source_file, cast(null as date) as delivery_date, cast(null as bigint) as line_no, cast(null as string) as line
+    where false
+  {%- else -%}
+    {%- set view = 'sw_landing_' ~ this.identifier -%}
+    {%- if execute -%}
+      {#- one Hadoop glob '<folder>/{date=../f,date=../g}' naming exactly these files -#}
+      {%- set folder = files[0].split('/date=')[0] -%}
+      {%- set parts = [] -%}
+      {%- for f in files -%}{%- do parts.append('date=' ~ f.split('/date=')[1]) -%}{%- endfor -%}
+      {%- do run_query("create or replace temporary view " ~ view ~ " using text options (path '" ~ folder ~ "/{" ~ parts | join(',') ~ "}', wholetext 'true')") -%}
+    {%- endif %}
+    select source_file, delivery_date, cast(pos + 1 as bigint) as line_no, line
+    from (
+        select
+            regexp_extract(input_file_name(), '([^/]+/[^/]+/date=[^/]+/[^/]+)$', 1) as source_file,
+            cast(regexp_extract(input_file_name(), 'date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as delivery_date,
+            split(replace(value, chr(13) || chr(10), chr(10)), chr(10), -1) as lines
+        from {{ view }}
+    )
+    lateral view posexplode(lines) exploded as pos, line
+  {%- endif -%}
+{%- endmacro %}
+
+
+{% macro spark__csv_fields(line) -%}
+  {#- Same fields as DuckDB; a leading null element makes f[1] the first field (DuckDB lists are 1-based). -#}
+  concat(array(cast(null as string)), transform(
+      regexp_extract_all(',' || {{ line }}, ',("(?:[^"]|"")*"|[^,]*)', 1),
+      f -> case when f like '"%' then replace(substr(f, 2, length(f) - 2), '""', '"') else f end
+  ))
+{%- endmacro %}
+
+
+{% macro spark__parse_utc(expr) -%}
+  {#- session time zone is UTC (profiles.yml): an offset is applied, a timestamp without one is UTC -#}
+  try_cast({{ expr }} as timestamp)
+{%- endmacro %}
+
+
+{% macro spark__empty_landing_files(files) -%}
+  {#- binaryFile lists length without reading content; the same one-glob naming of the files as read_lines. -#}
+  {%- if files | length == 0 -%}
+    select cast(null as string) as source_file, cast(null as date) as delivery_date where false
+  {%- else -%}
+    {%- set folder = files[0].split('/date=')[0] -%}
+    {%- set parts = [] -%}
+    {%- for f in files -%}{%- do parts.append('date=' ~ f.split('/date=')[1]) -%}{%- endfor -%}
+    select
+        regexp_extract(path, '([^/]+/[^/]+/date=[^/]+/[^/]+)$', 1) as source_file,
+        cast(regexp_extract(path, 'date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as delivery_date
+    from binaryFile.`{{ folder }}/{{ '{' }}{{ parts | join(',') }}{{ '}' }}`
+    where length = 0
+  {%- endif -%}
+{%- endmacro %}
