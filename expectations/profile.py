@@ -78,7 +78,16 @@ PROFILE_COLUMNS = (
     "product_interest_category",
     "lifecycle_stage",
     "as_of_date",
+    "days_since_first_activity",
+    "lifetime_avg_session_minutes",
+    "browse_events_per_session",
+    "search_share",
+    "product_view_share",
+    "cart_session_share",
+    "logged_in_session_share",
 )
+# lifetime browsing shares (segmentation features, docs/ml.md): 0..1 where known
+PROFILE_SHARE_COLUMNS = ("search_share", "product_view_share", "cart_session_share", "logged_in_session_share")
 LIFECYCLE_STAGES = ("new", "active", "at_risk", "lapsed", "churned")
 PROFILE_GENDERS = ("F", "M", "X", "unknown")
 PROFILE_LOYALTY_TIERS = ("none", "bronze", "silver", "gold", "platinum")
@@ -121,6 +130,8 @@ def dim_user_profile_suite() -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToBeInSet(column="loyalty_tier", value_set=list(PROFILE_LOYALTY_TIERS))
     )
     suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column="as_of_date"))
+    for share in PROFILE_SHARE_COLUMNS:
+        suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column=share, min_value=0, max_value=1))
     return suite
 
 

@@ -71,6 +71,16 @@ def make_profiles(n: int = 4000, seed: int = 0, as_of: date = AS_OF, missing_rat
                          "age": age}.items():
             cols[key][m] = val
 
+    # how each persona browses over all history (int_person_browsing_behaviour): median lifetime session
+    # minutes, browsing events per session, search share of browsing, logged-in share of sessions
+    browsing = {"loyal_high_value": (6.5, 5.0, 0.10, 0.75), "bargain_hunter": (2.8, 3.5, 0.30, 0.6),
+                "browser": (12.0, 10.0, 0.10, 0.05), "new_user": (5.0, 6.0, 0.10, 0.9),
+                "lapsed": (3.8, 5.0, 0.08, 0.9)}
+    b = np.array([browsing[name] for name in PERSONAS])[persona]
+    lifetime_minutes = np.round(b[:, 0] * rng.lognormal(0, 0.2, n), 2)
+    browse_per_session = np.round(b[:, 1] * rng.lognormal(0, 0.2, n), 2)
+    search_share = np.round(np.clip(b[:, 2] + rng.normal(0, 0.04, n), 0, 1), 3)
+    logged_in_share = np.round(np.clip(b[:, 3] + rng.normal(0, 0.1, n), 0, 1), 3)
     tenure = np.floor(cols["tenure"]).astype(int)
     dsla = np.floor(cols["dsla"]).astype(int)
     bought = cols["buy"] > 0
@@ -137,6 +147,10 @@ def make_profiles(n: int = 4000, seed: int = 0, as_of: date = AS_OF, missing_rat
         "has_abandoned_cart": rng.random(n) < 0.2, "abandoned_carts_30d": rng.poisson(0.3, n),
         "is_repeat_visitor": spw >= 2, "product_interest_category": None, "lifecycle_stage": stage,
         "as_of_date": pd.Timestamp(as_of),
+        "days_since_first_activity": np.minimum(tenure, 90), "lifetime_avg_session_minutes": lifetime_minutes,
+        "browse_events_per_session": browse_per_session, "search_share": search_share,
+        "product_view_share": np.round(rng.uniform(0.4, 0.6, n), 3),
+        "cart_session_share": np.round(rng.uniform(0, 0.5, n), 3), "logged_in_session_share": logged_in_share,
     })
     # random gaps beyond the structural nulls: the imputer's job
     for col in ("page_views_per_week", "engagement_score", "sessions_count"):

@@ -84,7 +84,14 @@ select
         when days_since <= 90 then 'lapsed'
         else 'churned'
     end as lifecycle_stage,
-    date '2026-03-01' as as_of_date
+    date '2026-03-01' as as_of_date,
+    least(days_since + (h % 30)::integer, 365) as days_since_first_activity,
+    1.0 + (h % 15)::double as lifetime_avg_session_minutes,
+    2.0 + (h % 9)::double as browse_events_per_session,
+    (h % 40) / 100.0 as search_share,
+    0.5::double as product_view_share,
+    (h % 5) / 10.0 as cart_session_share,
+    (h % 11) / 10.0 as logged_in_session_share
 from rows
 order by i
 """

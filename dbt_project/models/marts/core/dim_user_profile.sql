@@ -27,6 +27,10 @@ web as (
     select * from {{ ref('int_person_web_activity') }}
 ),
 
+browsing as (
+    select * from {{ ref('int_person_browsing_behaviour') }}
+),
+
 joined as (
     select
         persons.person_id,
@@ -75,12 +79,20 @@ joined as (
         coalesce(web.has_abandoned_cart, false) as has_abandoned_cart,
         coalesce(web.abandoned_carts_30d, 0)::integer as abandoned_carts_30d,
         coalesce(web.is_repeat_visitor, false) as is_repeat_visitor,
-        web.product_interest_category
+        web.product_interest_category,
+        least(web.first_event_at, orders.first_order_at) as first_activity_at,
+        browsing.lifetime_avg_session_minutes,
+        browsing.browse_events_per_session,
+        browsing.search_share,
+        browsing.product_view_share,
+        browsing.cart_session_share,
+        browsing.logged_in_session_share
     from persons
     left join contacts on contacts.person_id = persons.person_id
     left join orders on orders.person_id = persons.person_id
     left join rfm on rfm.person_id = persons.person_id
     left join web on web.person_id = persons.person_id
+    left join browsing on browsing.person_id = persons.person_id
 ),
 
 derived as (
@@ -89,6 +101,8 @@ derived as (
         greatest({{ days_between('cast(first_seen_at as date)', as_of) }}, 0)::integer as tenure_days,
         greatest({{ days_between('cast(coalesce(last_seen_at, first_seen_at) as date)', as_of) }}, 0)::integer
             as days_since_last_activity,
+        greatest(date_diff('day', cast(first_activity_at as date), {{ as_of }}), 0)::integer
+            as days_since_first_activity,
         round(
             100 * (
                 0.40 * least(page_views_per_week / {{ var('engagement_pages_per_week') }}, 1)
@@ -162,5 +176,12 @@ select
         when days_since_last_activity <= {{ var('lifecycle_lapsed_days') }} then 'lapsed'
         else 'churned'
     end as lifecycle_stage,
-    {{ as_of }} as as_of_date
+    {{ as_of }} as as_of_date,
+    days_since_first_activity,
+    round(lifetime_avg_session_minutes, 2) as lifetime_avg_session_minutes,
+    round(browse_events_per_session, 2) as browse_events_per_session,
+    round(search_share, 3) as search_share,
+    round(product_view_share, 3) as product_view_share,
+    round(cart_session_share, 3) as cart_session_share,
+    round(logged_in_session_share, 3) as logged_in_session_share
 from derived

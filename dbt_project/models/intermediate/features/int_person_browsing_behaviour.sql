@@ -1,0 +1,51 @@
+{#- One row per person with at least one session: how the person browses over all history (not how much
+    lately): visit length, depth, what the browsing is made of (search vs product pages), how often a visit
+    puts something in the cart and how often the visitor is logged in. Shares and means, so they describe
+    quiet and lapsed persons as well as active ones (the 28-day columns are null or 0 for them). -#}
+with events as (
+    select person_id, event_type
+    from {{ ref('fct_events') }}
+    where person_id is not null and event_type in ('page_view', 'product_view', 'search')
+),
+
+sessions as (
+    select person_id, duration_seconds, has_add_to_cart, has_login
+    from {{ ref('fct_sessions') }}
+    where person_id is not null
+),
+
+browsing as (
+    select
+        person_id,
+        count(*) as browse_events,
+        count(*) filter (where event_type = 'product_view') as product_views,
+        count(*) filter (where event_type = 'search') as searches
+    from events
+    group by person_id
+),
+
+visits as (
+    select
+        person_id,
+        count(*) as sessions,
+        avg(duration_seconds) / 60.0 as lifetime_avg_session_minutes,
+        avg(has_add_to_cart::integer) as cart_session_share,
+        avg(has_login::integer) as logged_in_session_share
+    from sessions
+    group by person_id
+)
+
+select
+    visits.person_id,
+    visits.sessions,
+    coalesce(browsing.browse_events, 0) as browse_events,
+    coalesce(browsing.product_views, 0) as product_views,
+    coalesce(browsing.searches, 0) as searches,
+    visits.lifetime_avg_session_minutes,
+    coalesce(browsing.browse_events, 0) / visits.sessions as browse_events_per_session,
+    browsing.searches / nullif(browsing.browse_events, 0) as search_share,
+    browsing.product_views / nullif(browsing.browse_events, 0) as product_view_share,
+    visits.cart_session_share,
+    visits.logged_in_session_share
+from visits
+left join browsing on browsing.person_id = visits.person_id
