@@ -101,7 +101,7 @@ derived as (
         greatest({{ days_between('cast(first_seen_at as date)', as_of) }}, 0)::integer as tenure_days,
         greatest({{ days_between('cast(coalesce(last_seen_at, first_seen_at) as date)', as_of) }}, 0)::integer
             as days_since_last_activity,
-        greatest(date_diff('day', cast(first_activity_at as date), {{ as_of }}), 0)::integer
+        greatest({{ days_between('cast(first_activity_at as date)', as_of) }}, 0)::integer
             as days_since_first_activity,
         round(
             100 * (
