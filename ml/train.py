@@ -93,6 +93,27 @@ def _json_params(est: BaseEstimator) -> dict[str, Any]:
             for k, v in est.get_params(deep=False).items()}
 
 
+def _choose_stable_k(Z: np.ndarray, base: BaseEstimator, preferred: int, candidates: pd.DataFrame,
+                     cfg: MLConfig) -> tuple[int, BaseEstimator, np.ndarray, Any]:
+    """The preferred k unless one of its segments dissolves under bootstrap refits (clusterboot Jaccard below
+    `unstable_jaccard`, Hennig's "do not trust"): then the next candidate by silhouette whose segments all hold.
+    When none holds, the preferred k is kept and the promotion gate rejects it with the reason."""
+    st = cfg.stability
+    order = [preferred] + [int(k) for k in candidates.sort_values("silhouette", ascending=False)["k"]
+                           if int(k) != preferred]
+    first = None
+    for k in order:
+        segmenter = with_k(base, k, cfg.model.k_param).fit(Z)
+        labels = np.asarray(segmenter.predict(Z))
+        stab = bootstrap_stability(Z, segmenter, n_bootstrap=st.n_bootstrap, sample_rows=st.sample_rows,
+                                   seed=cfg.seed, stable=st.stable_jaccard, unstable=st.unstable_jaccard,
+                                   reference_labels=labels)
+        first = first or (k, segmenter, labels, stab)
+        if stab.min_jaccard >= st.unstable_jaccard:
+            return k, segmenter, labels, stab
+    return first
+
+
 def train_segmentation(frame: pd.DataFrame, cfg: MLConfig, *, previous: PreviousModel | None = None,
                        n_population: int | None = None) -> SegmentationFit:
     """Fit preprocessing, choose k, fit the segmenter, measure stability, align ids, name personas.
@@ -115,9 +136,9 @@ def train_segmentation(frame: pd.DataFrame, cfg: MLConfig, *, previous: Previous
     sel = cfg.selection
     k, candidates = select_k(Z, base, sel.k_min, sel.k_max, criterion=sel.criterion,
                              silhouette_rows=sel.silhouette_sample_rows, seed=cfg.seed, k_param=cfg.model.k_param)
-    segmenter = with_k(base, k, cfg.model.k_param).fit(Z)
+    k, segmenter, labels, stab = _choose_stable_k(Z, base, k, candidates, cfg)
+    candidates = candidates.assign(selected=candidates["k"] == k)
     model = Pipeline([("preprocess", preprocess), ("reduce", reduce), ("segmenter", segmenter)])
-    labels = np.asarray(segmenter.predict(Z))
 
     champion_metrics = None
     previous_ids = None
@@ -132,9 +153,6 @@ def train_segmentation(frame: pd.DataFrame, cfg: MLConfig, *, previous: Previous
     segment_ids = map_labels(labels, segment_map)
 
     st = cfg.stability
-    stab = bootstrap_stability(Z, segmenter, n_bootstrap=st.n_bootstrap, sample_rows=st.sample_rows,
-                               seed=cfg.seed, stable=st.stable_jaccard, unstable=st.unstable_jaccard,
-                               reference_labels=labels)
     stability = stab.segments.assign(segment_id=map_labels(stab.segments["label"].to_numpy(), segment_map),
                                      ari_median=stab.ari_median, n_bootstrap=st.n_bootstrap)
 

@@ -57,3 +57,47 @@ def test_trained_model_reports_stability_per_segment(trained):
     st = trained.stability
     assert sorted(st["segment_id"]) == sorted(trained.segment_names)
     assert (st["status"] == "stable").all()
+
+
+def test_an_unstable_preferred_k_falls_back_to_the_best_stable_one():
+    """Three Gaussian blobs in 4-D, k=6 preferred: splitting a round blob has no right answer, so those
+    segments dissolve under bootstrap refits (Jaccard < 0.6); the choice moves down the silhouette order
+    (6, 5, 3, 4) past the unstable k=5 to k=3, whose segments all hold."""
+    import pandas as pd
+
+    from ml.config import load_config
+    from ml.models import build_segmenter
+    from ml.stability import bootstrap_stability
+    from ml.train import _choose_stable_k
+
+    Z = np.vstack([np.random.default_rng(i).normal(c, 0.5, size=(500, 4)) for i, c in enumerate((0, 5, 10))])
+    cfg = load_config()
+    base = build_segmenter(cfg.model, cfg)
+    candidates = pd.DataFrame({"k": [3, 4, 5, 6], "silhouette": [0.8, 0.4, 0.85, 0.9]})
+    st = cfg.stability
+
+    for unstable_k in (6, 5):
+        m = base.set_params(n_clusters=unstable_k).fit(Z)
+        assert bootstrap_stability(Z, m, n_bootstrap=st.n_bootstrap, sample_rows=st.sample_rows, seed=cfg.seed,
+                                   reference_labels=m.predict(Z)).min_jaccard < st.unstable_jaccard
+    k, segmenter, labels, stab = _choose_stable_k(Z, build_segmenter(cfg.model, cfg), 6, candidates, cfg)
+    assert k == 3
+    assert stab.min_jaccard >= st.unstable_jaccard
+    assert len(np.unique(labels)) == 3
+    assert segmenter.n_clusters == 3
+
+
+def test_when_no_k_is_stable_the_preferred_one_is_kept_for_the_gate_to_reject():
+    import pandas as pd
+
+    from ml.config import load_config
+    from ml.models import build_segmenter
+    from ml.train import _choose_stable_k
+
+    Z = np.random.default_rng(5).uniform(size=(1200, 2))  # no structure: several k, none trustworthy
+    cfg = load_config()
+    cfg = cfg.replace(stability={"unstable_jaccard": 0.99, "stable_jaccard": 0.995})
+    candidates = pd.DataFrame({"k": [5, 6], "silhouette": [0.3, 0.35]})
+    k, _, _, stab = _choose_stable_k(Z, build_segmenter(cfg.model, cfg), 6, candidates, cfg)
+    assert k == 6
+    assert stab.min_jaccard < 0.99
