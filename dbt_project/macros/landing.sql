@@ -66,7 +66,7 @@
             replace(filename, '{{ var("raw_path") }}/', '') as source_file,
             cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as delivery_date,
             string_split(replace(content, chr(13) || chr(10), chr(10)), chr(10)) as lines
-        from read_text([{% for f in files[group::n_groups] %}'{{ f | replace("'", "''") }}'{{ "," if not loop.last }}{% endfor %}])
+        from read_text({{ sql_file_list(files[group::n_groups]) }})
     )
     {%- endfor %}
   {%- endif -%}
@@ -147,7 +147,13 @@ fields as (
     select
         replace(filename, '{{ var("raw_path") }}/', '') as source_file,
         cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as delivery_date
-    from read_text([{% for f in files %}'{{ f | replace("'", "''") }}'{{ "," if not loop.last }}{% endfor %}])
+    from read_text({{ sql_file_list(files) }})
     where size = 0
   {%- endif -%}
+{%- endmacro %}
+
+
+{% macro sql_file_list(files) -%}
+  {#- A DuckDB list literal of file paths; paths come from the landing zone, so quotes in them are escaped. -#}
+  [{% for f in files %}'{{ f | replace("'", "''") }}'{{ "," if not loop.last }}{% endfor %}]
 {%- endmacro %}

@@ -27,11 +27,7 @@
   {%- else -%}
     {%- set view = 'sw_landing_' ~ this.identifier -%}
     {%- if execute -%}
-      {#- one Hadoop glob '<folder>/{date=../f,date=../g}' naming exactly these files -#}
-      {%- set folder = files[0].split('/date=')[0] -%}
-      {%- set parts = [] -%}
-      {%- for f in files -%}{%- do parts.append('date=' ~ f.split('/date=')[1]) -%}{%- endfor -%}
-      {%- do run_query("create or replace temporary view " ~ view ~ " using text options (path '" ~ folder ~ "/{" ~ parts | join(',') ~ "}', wholetext 'true')") -%}
+      {%- do run_query("create or replace temporary view " ~ view ~ " using text options (path '" ~ spark_files_glob(files) ~ "', wholetext 'true')") -%}
     {%- endif %}
     select source_file, delivery_date, cast(pos + 1 as bigint) as line_no, line
     from (
@@ -66,13 +62,18 @@
   {%- if files | length == 0 -%}
     select cast(null as string) as source_file, cast(null as date) as delivery_date where false
   {%- else -%}
-    {%- set folder = files[0].split('/date=')[0] -%}
-    {%- set parts = [] -%}
-    {%- for f in files -%}{%- do parts.append('date=' ~ f.split('/date=')[1]) -%}{%- endfor -%}
     select
         regexp_extract(path, '([^/]+/[^/]+/date=[^/]+/[^/]+)$', 1) as source_file,
         cast(regexp_extract(path, 'date=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) as delivery_date
-    from binaryFile.`{{ folder }}/{{ '{' }}{{ parts | join(',') }}{{ '}' }}`
+    from binaryFile.`{{ spark_files_glob(files) }}`
     where length = 0
   {%- endif -%}
+{%- endmacro %}
+
+
+{% macro spark_files_glob(files) -%}
+  {#- One Hadoop glob '<folder>/{date=../f,date=../g}' naming exactly these files (all in one landing folder). -#}
+  {%- set parts = [] -%}
+  {%- for f in files -%}{%- do parts.append('date=' ~ f.split('/date=')[1]) -%}{%- endfor -%}
+  {{ return(files[0].split('/date=')[0] ~ '/{' ~ parts | join(',') ~ '}') }}
 {%- endmacro %}
