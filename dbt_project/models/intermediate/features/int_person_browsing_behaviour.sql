@@ -2,26 +2,15 @@
     lately): visit length, depth, what the browsing is made of (search vs product pages), how often a visit
     puts something in the cart and how often the visitor is logged in. Shares and means, so they describe
     quiet and lapsed persons as well as active ones (the 28-day columns are null or 0 for them). -#}
-with events as (
-    select person_id, event_type
-    from {{ ref('fct_events') }}
-    where person_id is not null and event_type in ('page_view', 'product_view', 'search')
+with lifetime as (
+    select person_id, browse_events, product_views, searches
+    from {{ ref('int_person_web_activity') }}
 ),
 
 sessions as (
     select person_id, duration_seconds, has_add_to_cart, has_login
     from {{ ref('fct_sessions') }}
     where person_id is not null
-),
-
-browsing as (
-    select
-        person_id,
-        count(*) as browse_events,
-        count(*) filter (where event_type = 'product_view') as product_views,
-        count(*) filter (where event_type = 'search') as searches
-    from events
-    group by person_id
 ),
 
 visits as (
@@ -48,4 +37,4 @@ select
     visits.cart_session_share,
     visits.logged_in_session_share
 from visits
-left join browsing on browsing.person_id = visits.person_id
+left join lifetime as browsing on browsing.person_id = visits.person_id

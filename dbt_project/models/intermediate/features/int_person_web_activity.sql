@@ -1,9 +1,20 @@
 {#- One row per person with web activity: engagement inputs over the last 28 days, 30-day trends,
-    preferences and behavioural triggers (cart abandonment, repeat visits, product interest). -#}
+    preferences, behavioural triggers (cart abandonment, repeat visits, product interest) and lifetime
+    browsing counts. Counts come from the daily activity of the person's identifier pairs
+    (int_web_activity_daily, incremental); only cart abandonment reads events, those of the last 30 days. -#}
 {%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" -%}
 {%- set as_of_end = "(cast('" ~ as_of_date() ~ "' as date) + interval 1 day)" -%}
-with events as (
-    select * from {{ ref('fct_events') }} where person_id is not null
+with person_map as (
+    select id_type, id_value, person_id from {{ ref('int_person_map') }}
+),
+
+days as (
+    select coalesce(by_user.person_id, by_device.person_id) as person_id, activity.*
+    from {{ ref('int_web_activity_daily') }} as activity
+    left join person_map as by_user
+        on by_user.id_type = 'customer_id' and by_user.id_value = activity.user_id
+    left join person_map as by_device
+        on by_device.id_type = 'anonymous_id' and by_device.id_value = activity.anonymous_id
 ),
 
 sessions as (
@@ -13,14 +24,18 @@ sessions as (
 event_stats as (
     select
         person_id,
-        min(event_at) as first_event_at,
-        max(event_at) as last_event_at,
-        count(*) filter (where event_date > {{ as_of }} - 30) as events_last_30d,
-        count(*) filter (where event_date <= {{ as_of }} - 30 and event_date > {{ as_of }} - 60) as events_prev_30d,
-        count(*) filter (where event_date > {{ as_of }} - 28 and event_type in ('page_view', 'product_view')) as page_views_28d,
-        count(*) filter (where event_date > {{ as_of }} - 28 and event_type = 'email_open') as email_opens_28d,
-        count(*) filter (where event_date > {{ as_of }} - 28 and event_type = 'email_click') as email_clicks_28d
-    from events
+        min(first_event_at) as first_event_at,
+        max(last_event_at) as last_event_at,
+        cast(coalesce(sum(n_events) filter (where event_date > {{ as_of }} - 30), 0) as bigint) as events_last_30d,
+        cast(coalesce(sum(n_events) filter (where event_date <= {{ as_of }} - 30 and event_date > {{ as_of }} - 60), 0) as bigint) as events_prev_30d,
+        cast(coalesce(sum(n_page_views) filter (where event_date > {{ as_of }} - 28), 0) as bigint) as page_views_28d,
+        cast(coalesce(sum(n_email_opens) filter (where event_date > {{ as_of }} - 28), 0) as bigint) as email_opens_28d,
+        cast(coalesce(sum(n_email_clicks) filter (where event_date > {{ as_of }} - 28), 0) as bigint) as email_clicks_28d,
+        cast(sum(n_page_views + n_searches) as bigint) as browse_events,
+        cast(sum(n_product_views) as bigint) as product_views,
+        cast(sum(n_searches) as bigint) as searches
+    from days
+    where person_id is not null
     group by person_id
 ),
 
@@ -53,9 +68,9 @@ categories as (
         {{ first_by('category', ['n desc', 'category']) }} as top_category,
         max(n) / sum(n) as top_category_share
     from (
-        select person_id, category, count(*) as n
-        from events
-        where category is not null and event_type in ('page_view', 'product_view', 'add_to_cart', 'purchase', 'search')
+        select person_id, category, sum(n_category_events) as n
+        from days
+        where person_id is not null and category is not null and n_category_events > 0
         group by 1, 2
     )
     group by person_id
@@ -74,15 +89,17 @@ repeat_visits as (
 interest as (
     select person_id, {{ first_by('category', ['n desc', 'category']) }} as product_interest_category
     from (
-        select person_id, date_trunc('week', event_date) as week, category, count(*) as n
-        from events
-        where event_type = 'product_view' and event_date > {{ as_of }} - 28 and category is not null
+        select person_id, date_trunc('week', event_date) as week, category, sum(n_product_views) as n
+        from days
+        where person_id is not null and n_product_views > 0 and event_date > {{ as_of }} - 28 and category is not null
         group by 1, 2, 3
     )
     where n > 3
     group by person_id
 ),
 
+-- a cart of the last 30 days is abandoned unless a purchase follows within 24 hours; that purchase is later,
+-- so events before the window cannot matter (the event scan skips them by the stored event_at ranges)
 carts as (
     select
         person_id,
@@ -91,8 +108,10 @@ carts as (
             partition by person_id order by event_at, event_id rows between current row and unbounded following
         ) as next_purchase_at,
         event_type
-    from events
-    where event_type in ('add_to_cart', 'purchase')
+    from {{ ref('fct_events') }}
+    where person_id is not null
+      and event_type in ('add_to_cart', 'purchase')
+      and event_at > {{ as_of_end }} - interval 30 day
 ),
 
 abandonment as (
