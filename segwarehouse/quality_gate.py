@@ -11,10 +11,14 @@ Why it looks the way it does:
   `<runs_dir>/<run_id>/validation/`, and one row per suite in `quality.data_quality_runs`.
   A passing run stores the profile's table statistics in `quality.profile_baselines`; the next run's
   drift checks are bounded by them.
+* Append-only histories (a `loaded_at` column: the web events) are validated load by load: a suite reads
+  the rows loaded after what its last passing run validated (`validated_through`), so a daily gate checks
+  the day's delivery, not 20M events again. A failed run moves nothing; a full refresh re-validates all.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -58,6 +62,8 @@ TOLERANCE_ENV = "SEGWAREHOUSE_GATE_TOLERANCE"
 MEAN_TOLERANCE_ENV = "SEGWAREHOUSE_GATE_MEAN_TOLERANCE"
 DEFAULT_CHUNK_ROWS = 250_000
 QUALITY_SCHEMA = "quality"
+# tables with this column are validated incrementally (rows loaded after the last passing validation)
+LOAD_COLUMN = "loaded_at"
 # the keys frame lists at most this many duplicated keys (their rows, all copies); enough to diagnose
 MAX_DUPLICATE_KEYS = 1000
 _SAMPLE = 20
@@ -174,6 +180,14 @@ class SuiteOutcome:
     started_at: datetime
     duration_s: float
     result_path: Path
+    # incremental suites: the rows validated were loaded after `validated_from` (None: every row) and up
+    # to `validated_through` (the table's latest load when the gate read it)
+    validated_from: datetime | None = None
+    validated_through: datetime | None = None
+
+    @property
+    def is_whole_table(self) -> bool:
+        return self.validated_from is None
 
     @property
     def failures(self) -> list[ExpectationOutcome]:
@@ -252,8 +266,13 @@ def validate_warehouse(
             suite = ROW_SUITES[table]()
             present = _table_columns(con, schema, table)
             row_ids = tuple(c for c in ROW_IDS.get(table, ()) if c in present)
-            parts = _table_parts(con, suite, relation, present, row_ids, chunk_rows)
-            outcomes.append(_run_suite(context, source, suite.name, table, parts, run_id, validation_dir))
+            scope = _load_scope(con, relation, table, suite.name, present, run_id)
+            rows = relation if scope.rows_sql is None else scope.rows_sql
+            parts = _table_parts(con, suite, rows, present, row_ids, chunk_rows)
+            outcome = _run_suite(context, source, suite.name, table, parts, run_id, validation_dir)
+            outcomes.append(
+                dataclasses.replace(outcome, validated_from=scope.since, validated_through=scope.through)
+            )
             if table == PROFILE_TABLE:
                 # a missing key/monetary column already fails the row suite; keep the table checks running
                 columns = set(present)
@@ -317,6 +336,33 @@ def validate_warehouse(
 
 
 # --- GX plumbing ---------------------------------------------------------------------------------
+
+class _LoadScope(NamedTuple):
+    rows_sql: str | None  # a subquery of the rows to validate; None = the whole table
+    since: datetime | None
+    through: datetime | None
+
+
+def _load_scope(
+    con: duckdb.DuckDBPyConnection, relation: str, table: str, suite: str, present: list[str], run_id: str
+) -> _LoadScope:
+    """Rows of an append-only table loaded after its suite's last passing validation (all rows without one)."""
+    if LOAD_COLUMN not in present:
+        return _LoadScope(None, None, None)
+    column = _quote(LOAD_COLUMN)
+    through = con.execute(f"select max({column}) from {relation}").fetchone()[0]
+    since = con.execute(
+        f"""
+        select max(validated_through) from {QUALITY_SCHEMA}.data_quality_runs
+        where table_name = ? and suite = ? and success and run_id <> ?
+        """,
+        [table, suite, run_id],
+    ).fetchone()[0]
+    if since is None or through is None or since > through:  # first run, empty table, or a rebuilt one
+        return _LoadScope(None, None, through)
+    literal = since.isoformat(sep=" ")
+    return _LoadScope(f"(select * from {relation} where {column} > timestamp '{literal}')", since, through)
+
 
 
 def _ephemeral_context(docs_dir: Path) -> Any:
@@ -700,6 +746,13 @@ def _ensure_quality_tables(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    # added with incremental validation; older warehouses get the column on their next gate run
+    con.execute(
+        f"alter table {QUALITY_SCHEMA}.data_quality_runs add column if not exists validated_from timestamp"
+    )
+    con.execute(
+        f"alter table {QUALITY_SCHEMA}.data_quality_runs add column if not exists validated_through timestamp"
+    )
     con.execute(
         f"""
         create table if not exists {QUALITY_SCHEMA}.profile_baselines (
@@ -722,7 +775,12 @@ def _record_runs(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[Sui
     try:
         con.execute(f"delete from {QUALITY_SCHEMA}.data_quality_runs where run_id = ?", [run_id])
         con.executemany(
-            f"insert into {QUALITY_SCHEMA}.data_quality_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"""
+            insert into {QUALITY_SCHEMA}.data_quality_runs (run_id, suite, success, n_expectations, n_failed,
+                failed_summary, started_at, duration_s, result_path, table_name, n_rows, validated_from,
+                validated_through)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
             [
                 [
                     run_id,
@@ -736,6 +794,8 @@ def _record_runs(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[Sui
                     str(o.result_path),
                     o.table,
                     o.n_rows,
+                    o.validated_from,
+                    o.validated_through,
                 ]
                 for o in outcomes
             ],
@@ -842,6 +902,8 @@ def _gate_summary(result: GateResult) -> dict[str, Any]:
                 "success": s.success,
                 "n_rows": s.n_rows,
                 "n_chunks": s.n_chunks,
+                "validated_from": s.validated_from.isoformat() if s.validated_from else None,
+                "validated_through": s.validated_through.isoformat() if s.validated_through else None,
                 "n_expectations": len(s.expectations),
                 "n_failed": len(s.failures),
                 "duration_s": s.duration_s,

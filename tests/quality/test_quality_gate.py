@@ -297,3 +297,57 @@ def test_failing_rows_named_for_nulls_and_sampled_not_exhaustive(warehouse, tmp_
     saved = json.loads((tmp_path / "runs" / "r" / "validation" / "dim_user_profile_suite.json").read_text())
     saved_r = next(e for e in saved["expectations"] if e["column"] == "r_score" and not e["success"])
     assert saved_r["failing_rows"][0] == f"person_id={_pid(0)}"
+
+
+def _suite(result, suite: str):
+    return next(s for s in result.suites if s.suite == suite)
+
+
+def test_event_history_is_validated_load_by_load(warehouse, tmp_path):
+    """With a loaded_at column, a gate validates only rows loaded after the last passing validation."""
+    runs = tmp_path / "runs"
+    profiles.execute(
+        warehouse, "alter table stg_web__events add column loaded_at timestamp default timestamp '2026-02-01 06:00'"
+    )
+    first = validate_warehouse(warehouse, "load-1", runs, tables=["stg_web__events"], chunk_rows=CHUNK)
+    events = _suite(first, "stg_web__events_suite")
+    assert (events.n_rows, events.validated_from) == (1000, None)
+    assert str(events.validated_through) == "2026-02-01 06:00:00"
+
+    # the next day's load: 200 new rows, one with an unknown event type (and an old row broken meanwhile,
+    # which this gate does not read again: it was validated when loaded)
+    profiles.execute(
+        warehouse,
+        """insert into stg_web__events (event_id, anonymous_id, event_type, device, channel, event_at, source_file,
+               line_no, loaded_at)
+           select printf('n%08d', i), 'a1', case when i = 7 then 'teleport' else 'page_view' end, 'mobile',
+                  'direct', timestamptz '2026-02-02 10:00:00+00', 'web/events/date=2026-02-02/events.jsonl',
+                  (i + 1)::integer, timestamp '2026-02-02 06:00'
+           from range(200) t(i)""",
+        "update stg_web__events set channel = 'pigeon' where event_id = 'e00000003'",
+    )
+    with pytest.raises(QualityGateFailed, match=r"observed values \[teleport\]") as failed:
+        validate_warehouse(warehouse, "load-2", runs, tables=["stg_web__events"], chunk_rows=CHUNK)
+    events = _suite(failed.value.result, "stg_web__events_suite")
+    assert events.n_rows == 200
+    assert str(events.validated_from) == "2026-02-01 06:00:00"
+    assert "pigeon" not in str(failed.value)
+
+    # a failed run moves nothing: the fixed load is validated again, then nothing is left to validate
+    profiles.execute(warehouse, "update stg_web__events set event_type = 'search' where event_id = 'n00000007'")
+    fixed = validate_warehouse(warehouse, "load-2b", runs, tables=["stg_web__events"], chunk_rows=CHUNK)
+    assert _suite(fixed, "stg_web__events_suite").n_rows == 200
+    idle = validate_warehouse(warehouse, "load-3", runs, tables=["stg_web__events"], chunk_rows=CHUNK)
+    assert idle.success
+    assert _suite(idle, "stg_web__events_suite").n_rows == 0
+    with duckdb.connect(str(warehouse)) as con:
+        recorded = con.execute(
+            "select run_id, n_rows, validated_from is null, validated_through::varchar from quality.data_quality_runs "
+            "where suite = 'stg_web__events_suite' order by started_at"
+        ).fetchall()
+    assert recorded == [
+        ("load-1", 1000, True, "2026-02-01 06:00:00"),
+        ("load-2", 200, False, "2026-02-02 06:00:00"),
+        ("load-2b", 200, False, "2026-02-02 06:00:00"),
+        ("load-3", 0, False, "2026-02-02 06:00:00"),
+    ]
