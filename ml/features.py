@@ -128,9 +128,14 @@ class SampleFittedImputer(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "imputer_")
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
-        if not np.isnan(X).any():
+        # imputers fill each row from its own values and the fitted state, so complete rows are passed through
+        # and only incomplete ones are imputed (the iterative imputer's cost is per row and round)
+        incomplete = np.isnan(X).any(axis=1)
+        if not incomplete.any():
             return X
-        return self.imputer_.transform(X)
+        out = X.copy()
+        out[incomplete] = self.imputer_.transform(X[incomplete])
+        return out
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         if input_features is None:

@@ -113,6 +113,21 @@ def test_missing_values_are_imputed(cfg, planted):
     assert np.isfinite(Z).all()
 
 
+@pytest.mark.parametrize("method", ["iterative", "knn", "simple"])
+def test_imputer_passes_complete_rows_through_and_imputes_the_rest_as_on_the_whole_matrix(method):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 4))
+    X[:, 1] += X[:, 0]
+    X[rng.random(X.shape) < 0.15] = np.nan
+    imputer = SampleFittedImputer(method=method, max_fit_rows=300, random_state=0).fit(X)
+    out = imputer.transform(X)
+    complete = ~np.isnan(X).any(axis=1)
+    assert 0 < complete.sum() < len(X)
+    np.testing.assert_array_equal(out[complete], X[complete])
+    np.testing.assert_allclose(out, imputer.imputer_.transform(X), rtol=0, atol=1e-12)
+    assert np.isfinite(out).all()
+
+
 def test_distance_based_confidence_by_hand(cfg):
     """Centres (0, 0) and (10, 0): a point at (2, 0) is 2 from its centre and 8 from the other -> 1 - 2/8."""
     small = cfg.replace(features={"log1p": [], "numeric": ["x", "y"], "categorical": [], "fill_values": {}})
