@@ -23,6 +23,9 @@ with events as (
     from {{ ref('stg_web__events') }} as e
     where event_type <> 'email_open'
     {%- if is_incremental() %}
+      -- implied by the per-device bound below; a constant bound lets the scan skip the older row groups of
+      -- the event history by their stored event_at range (20M events -> the last days)
+      and e.event_at >= (select min(recompute_from) from session_recompute)
       and exists (
           select 1 from session_recompute as r
           where r.device_key = {{ device_key() }} and e.event_at >= r.recompute_from
