@@ -1,7 +1,19 @@
 {#- One row per valid event line that repeats an event already delivered earlier (same event_id, later
     delivery, file or line): the copies stg_web__events leaves out. Re-deliveries are rare, so only ids seen
-    more than once are ranked (a window over every event costs several times more). -#}
-{{ config(materialized='table') }}
+    more than once are ranked (a window over every event costs several times more).
+    Incremental: whether a line is a copy depends only on earlier lines, and base_web__event_lines rewrites
+    whole delivery partitions, so a run re-checks the partitions holding lines loaded after what the table
+    last saw (checked_through: the lines' latest loaded_at when a row was written; a run that found no copy
+    leaves the watermark older, which only widens the next re-check). An id of a re-checked line is looked
+    up in the whole history (one semi-join instead of grouping 20M ids). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ redeliveries_recheck_prehook() }}"
+) }}
+
+{%- set recheck_from = redeliveries_recheck_from() if is_incremental() else none %}
 
 with lines as (
     select line_key, event_id, delivery_date, source_file, line_no
@@ -9,18 +21,47 @@ with lines as (
     where reject_reason is null
 ),
 
+{% if recheck_from -%}
+rechecked_ids as (
+    select distinct event_id from lines where delivery_date >= '{{ recheck_from }}'
+),
+
+candidates as (
+    select lines.* from lines
+    where event_id in (select event_id from rechecked_ids)
+),
+
+repeated_ids as (
+    select event_id from candidates group by event_id having count(*) > 1
+),
+{%- else -%}
+candidates as (
+    select * from lines
+),
+
 repeated_ids as (
     select event_id from lines group by event_id having count(*) > 1
 ),
+{%- endif %}
 
 ranked as (
     select
-        lines.*,
+        candidates.*,
         row_number() over (partition by event_id order by delivery_date, source_file, line_no) as copy_rank
-    from lines
+    from candidates
     where event_id in (select event_id from repeated_ids)
 )
 
-select line_key, event_id, delivery_date, source_file, line_no, copy_rank
+select
+    line_key,
+    event_id,
+    delivery_date,
+    source_file,
+    line_no,
+    copy_rank,
+    (select max(loaded_at) from {{ ref('base_web__event_lines') }}) as checked_through
 from ranked
 where copy_rank > 1
+{%- if recheck_from %}
+  and delivery_date >= '{{ recheck_from }}'
+{%- endif %}
