@@ -128,3 +128,12 @@ case when ltrim({{ line }}) like '{{ '{' }}%' and json_object_keys({{ line }}) i
 {%- endmacro %}
 {% macro default__as_double(expr) -%}{{ expr }}{%- endmacro %}
 {% macro spark__as_double(expr) -%}cast({{ expr }} as double){%- endmacro %}
+
+
+{% macro unique_row_number(order_key) -%}
+  {#- A unique integer per row, 1..n. DuckDB: in scan order (no sort of the rows; not stable between runs).
+      Spark requires an ordered window for row_number: ordered by order_key there. -#}
+  {{ return(adapter.dispatch('unique_row_number', 'segwarehouse')(order_key)) }}
+{%- endmacro %}
+{% macro default__unique_row_number(order_key) -%}row_number() over (){%- endmacro %}
+{% macro spark__unique_row_number(order_key) -%}row_number() over (order by {{ order_key }}){%- endmacro %}

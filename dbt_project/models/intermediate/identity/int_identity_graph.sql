@@ -18,13 +18,24 @@ both_directions as (
     select dst, src from edges
 ),
 
-reach (node_no, label) as (
-    {{ identity_reach('nodes', 'both_directions') }}
+-- most identifiers (anonymous devices never logged in) have no link: they are their own component and stay
+-- out of the label propagation
+linked_nodes as (
+    select distinct src as node_no from both_directions
+),
+
+linked_reach (node_no, label) as (
+    {{ identity_reach('linked_nodes', 'both_directions') }}
+),
+
+reach as (
+    select nodes.node_no, nodes.node_key, coalesce(linked_reach.label, nodes.node_no) as label
+    from nodes
+    left join linked_reach on linked_reach.node_no = nodes.node_no
 )
 
 select
-    nodes.node_key,
-    reach.label as component_no,
-    count(*) over (partition by reach.label) as component_size
+    node_key,
+    label as component_no,
+    count(*) over (partition by label) as component_size
 from reach
-inner join nodes on nodes.node_no = reach.node_no
