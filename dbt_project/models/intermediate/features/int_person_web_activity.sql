@@ -50,15 +50,24 @@ session_stats as (
     group by person_id
 ),
 
+-- session counts per device and per channel of each person in one pass over the sessions
+session_mix as (
+    select person_id, device, channel, grouping(channel) as by_device, count(*) as n
+    from sessions
+    group by grouping sets ((person_id, device), (person_id, channel))
+),
+
 preferences as (
     select person_id, {{ first_by('device', ['n desc', 'device']) }} as preferred_device
-    from (select person_id, device, count(*) as n from sessions group by 1, 2)
+    from session_mix
+    where by_device = 1
     group by person_id
 ),
 
 channels as (
     select person_id, {{ first_by('channel', ['n desc', 'channel']) }} as preferred_channel
-    from (select person_id, channel, count(*) as n from sessions group by 1, 2)
+    from session_mix
+    where by_device = 0
     group by person_id
 ),
 
