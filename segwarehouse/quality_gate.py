@@ -445,7 +445,28 @@ def _referenced_columns(kwargs: dict[str, Any]) -> set[str] | None:
             found.add(value)
         elif isinstance(value, list | tuple):
             found.update(value)
-    return found or None
+    condition = _condition_columns(kwargs.get("row_condition"))
+    if condition is None:
+        return None
+    return (found | condition) or None
+
+
+def _condition_columns(condition: Any) -> set[str] | None:
+    """Columns a row condition reads (GX condition objects serialise as nested dicts); None = unknown."""
+    if condition is None:
+        return set()
+    if not isinstance(condition, dict):  # a pandas query string: its columns are not known here
+        return None
+    found: set[str] = set()
+    column = condition.get("column")
+    if isinstance(column, dict) and isinstance(column.get("name"), str):
+        found.add(column["name"])
+    for inner in condition.get("conditions") or ():
+        columns = _condition_columns(inner)
+        if columns is None:
+            return None
+        found |= columns
+    return found
 
 
 def _run_suite(
@@ -591,6 +612,11 @@ def _attach_failing_rows(
         config = result["expectation_config"]
         column = config["kwargs"].get("column")
         if not stats.get("unexpected_count") or config["type"] not in _VALUE_WISE or column not in frame:
+            continue
+        if config["kwargs"].get("row_condition") is not None:
+            # only the rows meeting the condition were judged: take GX's own (sampled) index labels
+            labels = [i for i in stats.get("partial_unexpected_index_list") or [] if i in frame.index]
+            stats["failing_rows"] = _jsonable(frame.loc[labels, list(row_ids)].head(_SAMPLE).to_dict("records"))
             continue
         if config["type"] == "expect_column_values_to_not_be_null":
             mask = frame[column].isna()

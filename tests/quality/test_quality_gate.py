@@ -246,17 +246,37 @@ def test_missing_table_and_configurable_schema(tmp_path):
 
 
 def test_mostly_threshold_is_evaluated_on_whole_table(warehouse, tmp_path):
-    # 15 % of events without anonymous_id: allowed (mostly=0.8), even if one chunk alone is worse
-    profiles.execute(warehouse, "update stg_web__events set anonymous_id = null where event_id < 'e00000150'")
+    # 15 % of contacts without e-mail: allowed (mostly=0.8), even if one chunk alone is worse
+    profiles.execute(warehouse, "update stg_crm__contacts set email = null where customer_id < 'C00000030'")
     result = validate_warehouse(
-        warehouse, "run-mostly", tmp_path / "runs", tables=["stg_web__events"], chunk_rows=100
+        warehouse, "run-mostly", tmp_path / "runs", tables=["stg_crm__contacts"], chunk_rows=100
     )
     assert result.success
-    profiles.execute(warehouse, "update stg_web__events set anonymous_id = null where event_id < 'e00000300'")
-    with pytest.raises(QualityGateFailed, match=r"stg_web__events.anonymous_id.*300 of 1000"):
+    profiles.execute(warehouse, "update stg_crm__contacts set email = null where customer_id < 'C00000060'")
+    with pytest.raises(QualityGateFailed, match=r"stg_crm__contacts.email.*60 of 200"):
         validate_warehouse(
-            warehouse, "run-mostly-2", tmp_path / "runs", tables=["stg_web__events"], chunk_rows=100
+            warehouse, "run-mostly-2", tmp_path / "runs", tables=["stg_crm__contacts"], chunk_rows=100
         )
+
+
+def test_cookie_rule_skips_email_opens(warehouse, tmp_path):
+    """anonymous_id may be missing on e-mail opens (a pixel has no cookie), on 1 % of other events at most."""
+    profiles.execute(
+        warehouse,
+        "update stg_web__events set event_type = 'email_open', anonymous_id = null where event_id < 'e00000400'",
+    )
+    result = validate_warehouse(warehouse, "run-opens", tmp_path / "runs", tables=["stg_web__events"], chunk_rows=300)
+    assert result.success  # 40 % of the events have no cookie, all of them e-mail opens
+    profiles.execute(
+        warehouse, "update stg_web__events set anonymous_id = null where event_id between 'e00000400' and 'e00000419'"
+    )
+    with pytest.raises(QualityGateFailed) as failed:
+        validate_warehouse(warehouse, "run-opens-2", tmp_path / "runs", tables=["stg_web__events"], chunk_rows=300)
+    message = str(failed.value)
+    # 20 of the 600 other events: the condition column was streamed and the share is over the others only
+    assert "stg_web__events.anonymous_id" in message
+    assert "20 of 600 rows unexpected" in message
+    assert "event_id=e00000400" in message
 
 
 def test_publish_needs_tables(warehouse, tmp_path):
