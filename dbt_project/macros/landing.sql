@@ -190,3 +190,10 @@ fields as (
     select 1
   {%- endif -%}
 {%- endmacro %}
+
+
+{% macro load_timestamp() -%}
+  {#- When the dbt invocation writing a row started (run_started_at, UTC): the loaded_at of line models, which
+      the quality gate uses to validate only what a run loaded. -#}
+  cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}

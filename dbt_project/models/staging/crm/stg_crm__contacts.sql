@@ -34,6 +34,7 @@ select
     updated_at,
     delivery_date,
     source_file,
-    line_no
+    line_no,
+    loaded_at
 from latest
 where version_rank = 1

@@ -23,6 +23,7 @@ select
     unit_price,
     delivery_date,
     source_file,
-    line_no
+    line_no,
+    loaded_at
 from latest
 where version_rank = 1

@@ -77,5 +77,6 @@ select
     loyalty_tier,
     income_bracket,
     interests,
-    updated_at
+    updated_at,
+    {{ load_timestamp() }} as loaded_at
 from checked

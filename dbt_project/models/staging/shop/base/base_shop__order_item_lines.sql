@@ -35,5 +35,6 @@ select
         when line_number is null then 'unparseable line_number'
         when quantity is null or quantity <= 0 then 'quantity missing or not positive'
         when unit_price is null or unit_price < 0 then 'unit_price missing or negative'
-    end as reject_reason
+    end as reject_reason,
+    {{ load_timestamp() }} as loaded_at
 from typed

@@ -44,5 +44,6 @@ select
         when amount is null then 'unparseable amount'
         when status not in ('completed', 'refunded', 'cancelled') then 'unknown status ' || coalesce(status, '')
         when status = 'completed' and amount <= 0 then 'non-positive amount on a completed order'
-    end as reject_reason
+    end as reject_reason,
+    {{ load_timestamp() }} as loaded_at
 from typed

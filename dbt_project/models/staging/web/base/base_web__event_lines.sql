@@ -74,5 +74,5 @@ select
     source_file || ':' || line_no as line_key,
     {{ star_exclude(['line', 'is_json', 'event_at_raw']) }},
     case when reject_reason is not null then line end as line,
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as loaded_at
+    {{ load_timestamp() }} as loaded_at
 from checked
