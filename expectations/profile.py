@@ -85,9 +85,18 @@ PROFILE_COLUMNS = (
     "product_view_share",
     "cart_session_share",
     "logged_in_session_share",
+    "session_days",
+    "days_since_last_session",
+    "mean_days_between_sessions",
+    "session_gap_ratio",
+    "avg_visit_minutes",
+    "email_sessions",
 )
 # lifetime browsing shares (segmentation features, docs/ml.md): 0..1 where known
 PROFILE_SHARE_COLUMNS = ("search_share", "product_view_share", "cart_session_share", "logged_in_session_share")
+# visit rhythm (segmentation features, docs/ml.md): counts never null; every rhythm column >= 0 where known
+PROFILE_RHYTHM_COUNTS = ("session_days", "email_sessions")
+PROFILE_RHYTHM_MEASURES = ("days_since_last_session", "session_gap_ratio", "avg_visit_minutes")
 LIFECYCLE_STAGES = ("new", "active", "at_risk", "lapsed", "churned")
 PROFILE_GENDERS = ("F", "M", "X", "unknown")
 PROFILE_LOYALTY_TIERS = ("none", "bronze", "silver", "gold", "platinum")
@@ -132,6 +141,13 @@ def dim_user_profile_suite() -> gx.ExpectationSuite:
     suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column="as_of_date"))
     for share in PROFILE_SHARE_COLUMNS:
         suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column=share, min_value=0, max_value=1))
+    for count in PROFILE_RHYTHM_COUNTS:
+        suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=count))
+        suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column=count, min_value=0))
+    for measure in PROFILE_RHYTHM_MEASURES:
+        suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column=measure, min_value=0))
+    # (last - first session date) / (session days - 1): at least one day apart when known
+    suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="mean_days_between_sessions", min_value=1))
     return suite
 
 

@@ -81,6 +81,13 @@ def make_profiles(n: int = 4000, seed: int = 0, as_of: date = AS_OF, missing_rat
     browse_per_session = np.round(b[:, 1] * rng.lognormal(0, 0.2, n), 2)
     search_share = np.round(np.clip(b[:, 2] + rng.normal(0, 0.04, n), 0, 1), 3)
     logged_in_share = np.round(np.clip(b[:, 3] + rng.normal(0, 0.1, n), 0, 1), 3)
+    # visit rhythm and mail (int_person_visit_rhythm): median visit minutes (e-mail clicks left out) and
+    # sessions that came through an e-mail over all history
+    rhythm = {"loyal_high_value": (9.0, 2.0), "bargain_hunter": (4.5, 2.0), "browser": (13.0, 0.3),
+              "new_user": (7.0, 0.5), "lapsed": (5.0, 0.05)}
+    r = np.array([rhythm[name] for name in PERSONAS])[persona]
+    visit_minutes = np.round(r[:, 0] * rng.lognormal(0, 0.2, n), 2)
+    email_sessions = rng.poisson(r[:, 1])
     tenure = np.floor(cols["tenure"]).astype(int)
     dsla = np.floor(cols["dsla"]).astype(int)
     bought = cols["buy"] > 0
@@ -97,6 +104,11 @@ def make_profiles(n: int = 4000, seed: int = 0, as_of: date = AS_OF, missing_rat
                                  + 0.20 * np.minimum(spw / 3, 1) + 0.15 * np.minimum((opens + 2 * clicks) / 8, 1)), 1)
     sessions_last_30d = np.round(spw * 30 / 7).astype(int)
     sessions_count = sessions_last_30d + rng.poisson(np.maximum(tenure, 1) / 30 * 2)
+    session_days = np.maximum(1, np.round(sessions_count * 0.8)).astype(int)
+    observed = np.minimum(tenure, 90)
+    mean_gap = np.where(session_days > 1, np.maximum(observed - dsla, session_days - 1) / np.maximum(session_days - 1, 1),
+                        np.nan)
+    mean_gap = np.round(np.maximum(mean_gap, 1.0), 2)
     orders_last_30d = np.where(bought & (recency <= 30), np.maximum(1, np.round(orders_per_month)), 0).astype(int)
     as_of_ts = pd.Timestamp(as_of)
     first_seen = [as_of_ts - timedelta(days=int(t), hours=int(h)) for t, h in zip(tenure, rng.integers(0, 23, n), strict=True)]
@@ -151,6 +163,9 @@ def make_profiles(n: int = 4000, seed: int = 0, as_of: date = AS_OF, missing_rat
         "browse_events_per_session": browse_per_session, "search_share": search_share,
         "product_view_share": np.round(rng.uniform(0.4, 0.6, n), 3),
         "cart_session_share": np.round(rng.uniform(0, 0.5, n), 3), "logged_in_session_share": logged_in_share,
+        "session_days": session_days, "days_since_last_session": dsla, "mean_days_between_sessions": mean_gap,
+        "session_gap_ratio": np.round(dsla / mean_gap, 3), "avg_visit_minutes": visit_minutes,
+        "email_sessions": email_sessions,
     })
     # random gaps beyond the structural nulls: the imputer's job
     for col in ("page_views_per_week", "engagement_score", "sessions_count"):

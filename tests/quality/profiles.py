@@ -91,7 +91,13 @@ select
     (h % 40) / 100.0 as search_share,
     0.5::double as product_view_share,
     (h % 5) / 10.0 as cart_session_share,
-    (h % 11) / 10.0 as logged_in_session_share
+    (h % 11) / 10.0 as logged_in_session_share,
+    1 + (h % 6)::integer as session_days,
+    days_since as days_since_last_session,
+    case when h % 6 > 0 then 1.0 + (h % 20)::double end as mean_days_between_sessions,
+    case when h % 6 > 0 then round(days_since / (1.0 + (h % 20)::double), 3) end as session_gap_ratio,
+    1.5 + (h % 15)::double as avg_visit_minutes,
+    (h % 4)::integer as email_sessions
 from rows
 order by i
 """

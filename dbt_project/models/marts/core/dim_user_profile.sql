@@ -31,6 +31,10 @@ browsing as (
     select * from {{ ref('int_person_browsing_behaviour') }}
 ),
 
+rhythm as (
+    select * from {{ ref('int_person_visit_rhythm') }}
+),
+
 joined as (
     select
         persons.person_id,
@@ -86,13 +90,19 @@ joined as (
         browsing.search_share,
         browsing.product_view_share,
         browsing.cart_session_share,
-        browsing.logged_in_session_share
+        browsing.logged_in_session_share,
+        coalesce(rhythm.session_days, 0)::integer as session_days,
+        rhythm.last_session_date,
+        rhythm.mean_days_between_sessions,
+        rhythm.avg_visit_minutes,
+        coalesce(rhythm.email_sessions, 0)::integer as email_sessions
     from persons
     left join contacts on contacts.person_id = persons.person_id
     left join orders on orders.person_id = persons.person_id
     left join rfm on rfm.person_id = persons.person_id
     left join web on web.person_id = persons.person_id
     left join browsing on browsing.person_id = persons.person_id
+    left join rhythm on rhythm.person_id = persons.person_id
 ),
 
 derived as (
@@ -101,8 +111,14 @@ derived as (
         greatest({{ days_between('cast(first_seen_at as date)', as_of) }}, 0)::integer as tenure_days,
         greatest({{ days_between('cast(coalesce(last_seen_at, first_seen_at) as date)', as_of) }}, 0)::integer
             as days_since_last_activity,
-        greatest({{ days_between('cast(first_activity_at as date)', as_of) }}, 0)::integer
-            as days_since_first_activity,
+        -- greatest() skips nulls on both engines: without the case a person without any event or order (or
+        -- session) would get 0 instead of null
+        case when first_activity_at is not null
+            then greatest({{ days_between('cast(first_activity_at as date)', as_of) }}, 0)::integer
+        end as days_since_first_activity,
+        case when last_session_date is not null
+            then greatest({{ days_between('last_session_date', as_of) }}, 0)::integer
+        end as days_since_last_session,
         round(
             100 * (
                 0.40 * least(page_views_per_week / {{ var('engagement_pages_per_week') }}, 1)
@@ -183,5 +199,11 @@ select
     round(search_share, 3) as search_share,
     round(product_view_share, 3) as product_view_share,
     round(cart_session_share, 3) as cart_session_share,
-    round(logged_in_session_share, 3) as logged_in_session_share
+    round(logged_in_session_share, 3) as logged_in_session_share,
+    session_days,
+    days_since_last_session,
+    round(mean_days_between_sessions, 2) as mean_days_between_sessions,
+    {{ as_double("round(days_since_last_session / mean_days_between_sessions, 3)") }} as session_gap_ratio,
+    round(avg_visit_minutes, 2) as avg_visit_minutes,
+    email_sessions
 from derived

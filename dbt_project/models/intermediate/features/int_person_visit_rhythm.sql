@@ -1,0 +1,33 @@
+{#- One row per person with at least one session: the rhythm of the person's site contacts over all history
+    (on how many days, how far apart, when last) and two session columns that e-mail clicks do not dilute.
+    A visit is a session with a page or product view; a newsletter click that browses nothing is a session
+    of one event and no duration, which pulls lifetime session means down for exactly the persons who read
+    their mail (loyal and bargain customers). -#}
+with sessions as (
+    select person_id, session_date, duration_seconds, n_page_views, channel
+    from {{ ref('fct_sessions') }}
+    where person_id is not null
+),
+
+rhythm as (
+    select
+        person_id,
+        count(distinct session_date) as session_days,
+        min(session_date) as first_session_date,
+        max(session_date) as last_session_date,
+        avg(case when n_page_views > 0 then duration_seconds end) / 60.0 as avg_visit_minutes,
+        count(case when channel = 'email' then 1 end) as email_sessions
+    from sessions
+    group by person_id
+)
+
+select
+    person_id,
+    session_days,
+    first_session_date,
+    last_session_date,
+    {{ as_double(days_between('first_session_date', 'last_session_date')) }}
+        / nullif(session_days - 1, 0) as mean_days_between_sessions,
+    avg_visit_minutes,
+    email_sessions
+from rhythm
