@@ -61,9 +61,9 @@ def _fingerprint(db: Path, tables: list[str], exclude: tuple[str, ...] = ()) -> 
     out = {}
     with duckdb.connect(str(db), read_only=True) as con:
         for t in tables:
-            skip = f" exclude ({', '.join(exclude)})" if exclude else ""
             cols = [r[0] for r in con.execute(f"select * from {t} limit 0").description]
-            skip = skip if any(c in cols for c in exclude) else ""
+            present = [c for c in exclude if c in cols]
+            skip = f" exclude ({', '.join(present)})" if present else ""
             out[t] = con.execute(f"select count(*), sum(hash(columns(*{skip}))) from {t}").fetchone()
     return out
 
