@@ -109,6 +109,7 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
     stage("GE gate", ["gate", "--date", end.isoformat(), "--run-id", "bench_gate"], rows=persons)
     stage("train (k selection on a sample)", ["train", "--run-id", "bench_train"], rows=persons)
     stage("score everyone", ["score", "--run-id", "bench_score"], rows=persons)
+    stage("segment report (HTML)", ["report", "--run-id", "bench_score"], rows=persons)
     stage("publish", ["publish"], rows=persons)
 
     if with_airflow:

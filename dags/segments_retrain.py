@@ -43,7 +43,13 @@ def segments_retrain():
 
         return pipeline.publish_segments(run_id)
 
-    chain(train_and_promote(), score(), publish_segments())
+    @task(pool=WRITER_POOL)  # reads the warehouse: queued behind its writers
+    def report(run_id: str | None = None) -> dict:
+        from segwarehouse import pipeline
+
+        return pipeline.report_segments(run_id)
+
+    chain(train_and_promote(), score(), publish_segments(), report())
 
 
 segments_retrain()

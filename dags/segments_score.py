@@ -3,7 +3,8 @@
 Inputs: the published `dim_user_profile` (Asset `segwarehouse_profiles`) and the champion in the registry.
 Outputs: `segment_assignments`, `segment_profiles`, rule segments, assignment history and drift metrics,
 published to the serving file (Asset `segwarehouse_segments`); a drift alert emits `segwarehouse_drift_alert`,
-which triggers `segments_retrain`.
+which triggers `segments_retrain`. Last, the run's HTML segment report: its own task, so a report problem
+never fails or delays the scores.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def segments_score():
 
         return pipeline.publish_segments(run_id)
 
+    @task(pool=WRITER_POOL)  # reads the warehouse: queued behind its writers
+    def report(run_id: str | None = None) -> dict:
+        from segwarehouse import pipeline
+
+        return pipeline.report_segments(run_id)
+
     @task.short_circuit
     def drift_alert(scored: dict) -> bool:
         """Continue to the alert only when a feature or the segment shares drifted past the alert PSI."""
@@ -46,7 +53,7 @@ def segments_score():
         return {"drifted": scored.get("drifted", [])}
 
     scored = score()
-    chain(scored, publish_segments())
+    chain(scored, publish_segments(), report())
     chain(drift_alert(scored), raise_drift_alert(scored))
 
 

@@ -69,6 +69,8 @@ def cmd_stage(args: argparse.Namespace) -> int:
         out = pipeline.retrain_segments(run_id)
     elif args.command == "score":
         out = pipeline.score_segments(run_id)
+    elif args.command == "report":
+        out = pipeline.report_segments(run_id)
     else:  # erase
         out = pipeline.erase_person(args.identifier, run_id)
     print(json.dumps(out, indent=2, default=str))
@@ -99,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("gate", "Great Expectations gate on the warehouse"),
                        ("publish", "atomically publish validated tables to the serving file"),
                        ("train", "train a challenger and promote it if it passes the gates"),
-                       ("score", "score everyone with the champion, rule segments, drift")):
+                       ("score", "score everyone with the champion, rule segments, drift"),
+                       ("report", "write the HTML segment report of a scoring run (same --run-id)")):
         sp = sub.add_parser(name, help=text)
         sp.add_argument("--run-id")
         if name == "gate":

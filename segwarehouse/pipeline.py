@@ -131,14 +131,18 @@ def retrain_segments(run_id: str | None, paths: Paths | None = None) -> dict:
 
 
 def score_segments(run_id: str | None, paths: Paths | None = None) -> dict:
-    """Score everyone with the champion, write segment tables, rule segments and drift; write the HTML report."""
+    """Score everyone with the champion, write segment tables, rule segments and drift."""
     from ml.score import score_from_warehouse
 
+    return score_from_warehouse(run_folder_name(run_id, "score"), paths=paths or get_paths())
+
+
+def report_segments(run_id: str | None, paths: Paths | None = None) -> dict:
+    """Write the HTML segment report of the scoring run `run_id` (read-only; its own task, so a report
+    problem never fails or delays the scoring)."""
     from .report import write_report
 
-    paths = paths or get_paths()
-    result = score_from_warehouse(run_folder_name(run_id, "score"), paths=paths)
-    return {**result, "report": str(write_report(paths, result["run_id"]))}
+    return {"report": str(write_report(paths or get_paths(), run_folder_name(run_id, "score")))}
 
 
 def publish_segments(run_id: str | None, paths: Paths | None = None) -> dict:

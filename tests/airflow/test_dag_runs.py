@@ -71,6 +71,8 @@ def test_retrain_then_score_publish_segments(deployment):
     assert champion == 1
     assert _q(deployment.warehouse, "select count(distinct run_id) from segments.segment_history")[0][0] == 2
     assert _q(deployment.warehouse, "select count(*) from segments.drift_metrics")[0][0] > 0
+    # each DAG's report task wrote the HTML report of its own scoring run
+    assert len(list(deployment.runs.glob("*/report/index.html"))) == 2
 
 
 def test_privacy_erasure_leaves_no_trace_of_the_person(deployment):

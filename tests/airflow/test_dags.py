@@ -77,8 +77,8 @@ def test_dag_policy(dagbag, dag_id):
 def test_every_warehouse_writer_uses_the_single_slot_pool(dagbag):
     writers = {
         "warehouse_daily": {"dbt.staging", "dbt.identity_and_facts", "dbt.profiles", "quality_gate", "publish"},
-        "segments_score": {"score", "publish_segments"},
-        "segments_retrain": {"train_and_promote", "score", "publish_segments"},
+        "segments_score": {"score", "publish_segments", "report"},
+        "segments_retrain": {"train_and_promote", "score", "publish_segments", "report"},
         "privacy_erasure": {"erase"},
     }
     for dag_id, tasks in writers.items():

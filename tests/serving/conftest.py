@@ -39,7 +39,7 @@ def served(warehouse: Paths, tmp_path_factory) -> Served:
     from ml.config import load_config
     from ml.score import score_from_warehouse
     from ml.train import train_from_warehouse
-    from segwarehouse.pipeline import publish_serving, score_segments
+    from segwarehouse.pipeline import publish_serving, report_segments, score_segments
 
     mp = pytest.MonkeyPatch()
     for key in LOCATION_VARIABLES:  # these would override the private paths below
@@ -50,7 +50,8 @@ def served(warehouse: Paths, tmp_path_factory) -> Served:
     cfg = load_config().replace(stability={"n_bootstrap": 4, "sample_rows": 1500})
     train_from_warehouse("train-1", config=cfg, paths=paths)
     score_from_warehouse("score-1", paths=paths)
-    score = score_segments("score-2", paths=paths)  # the pipeline task: scores and writes the report
+    score = score_segments("score-2", paths=paths)  # the pipeline tasks: score, publish, report
     published = publish_serving(paths)
+    score["report"] = report_segments("score-2", paths=paths)["report"]
     yield Served(paths=paths, publish=published, score=score, root=root)
     mp.undo()

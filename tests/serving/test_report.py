@@ -1,4 +1,4 @@
-"""The per-run HTML segment report, written by the scoring task and rendered in headless Chromium."""
+"""The per-run HTML segment report, written by the report task after scoring and rendered in headless Chromium."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SECTIONS = ("sizes", "zscores", "pca", "selection", "stability", "drift")
 
 
-def test_scoring_task_writes_the_report(served: Served):
+def test_report_task_writes_the_report_of_the_scoring_run(served: Served):
     report = Path(served.score["report"])
     assert report == served.paths.runs / "score-2" / "report" / "index.html"
     page = report.read_text()
