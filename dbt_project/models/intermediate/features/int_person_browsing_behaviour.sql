@@ -2,7 +2,7 @@
     lately): visit length, depth, what the browsing is made of (search vs product pages), how often a visit
     puts something in the cart and how often the visitor is logged in. Shares and means, so they describe
     quiet and lapsed persons as well as active ones (the 28-day columns are null or 0 for them). -#}
-with lifetime as (
+with browsing as (  -- lifetime browse counts per person
     select person_id, browse_events, product_views, searches
     from {{ ref('int_person_web_activity') }}
 ),
@@ -37,4 +37,4 @@ select
     visits.cart_session_share,
     visits.logged_in_session_share
 from visits
-left join lifetime as browsing on browsing.person_id = visits.person_id
+left join browsing on browsing.person_id = visits.person_id
