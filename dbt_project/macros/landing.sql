@@ -26,10 +26,36 @@
 {%- endmacro %}
 
 
-{% macro landing_files(folder, pattern, since_date=none) -%}
-  {#- Absolute paths of the files under raw_path/folder/date=*/pattern delivered in [since_date, as_of_date]. -#}
+{% macro landing_files(folder, pattern, since_date=none, loaded_in=none) -%}
+  {#- Absolute paths of the files under raw_path/folder/date=*/pattern delivered in [since_date, as_of_date].
+      With loaded_in (the incremental model itself), files whose lines it already holds are left out unless
+      the file was modified at or after the load that wrote them (a re-delivery rewrites the file): a daily
+      run parses the new files, not the whole lookback window again. -#}
   {%- if not execute -%}{{ return([]) }}{%- endif -%}
-  {{ return(adapter.dispatch('landing_files', 'segwarehouse')(folder, pattern, since_date)) }}
+  {%- set files = adapter.dispatch('landing_files', 'segwarehouse')(folder, pattern, since_date) -%}
+  {%- if loaded_in is not none and files | length > 0 -%}
+    {%- set files = adapter.dispatch('changed_landing_files', 'segwarehouse')(files, loaded_in, since_date) -%}
+  {%- endif -%}
+  {{ return(files) }}
+{%- endmacro %}
+
+{% macro default__changed_landing_files(files, loaded_in, since_date) -%}
+  {#- The listed files that loaded_in holds no line of, or that were modified at or after the load of their
+      lines (loaded_at). Reads file metadata only (DuckDB does not read the content it is not asked for). -#}
+  {%- set sql -%}
+    select f.filename
+    from read_text({{ sql_file_list(files) }}) as f
+    left join (
+        select source_file, min(loaded_at) as loaded_at
+        from {{ loaded_in }}
+        {%- if since_date %} where delivery_date >= '{{ since_date }}'{% endif %}
+        group by source_file
+    ) as loaded
+        on loaded.source_file = replace(f.filename, '{{ var("raw_path") }}/', '')
+    where loaded.loaded_at is null or cast(f.last_modified as timestamp) >= loaded.loaded_at
+    order by f.filename
+  {%- endset -%}
+  {{ return(run_query(sql).columns[0].values() | list) }}
 {%- endmacro %}
 
 {% macro default__landing_files(folder, pattern, since_date=none) -%}
@@ -95,11 +121,11 @@
 {%- endmacro %}
 
 
-{% macro csv_landing_ctes(folder, since_date=none) -%}
+{% macro csv_landing_ctes(folder, since_date=none, loaded_in=none) -%}
   {#- CTEs `lines`, `headers`, `fields` for the CSV files of one landing folder delivered in
       [since_date, as_of_date]: one row per data line with its file, delivery date, line number, raw text,
       the file's header line and the parsed fields `f`. -#}
-  {%- set files = landing_files(folder, '*.csv', since_date) -%}
+  {%- set files = landing_files(folder, '*.csv', since_date, loaded_in) -%}
 -- materialized: read once for both the header check and the fields (CSV files are small next to events)
 with lines as {{ cte_materialized() }}(
     {{ read_lines(files) }}

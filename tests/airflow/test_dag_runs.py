@@ -43,6 +43,10 @@ def test_warehouse_daily_builds_validates_and_publishes(deployment):
     # the second day was incremental: both days' partitions are loaded once, late events included
     loaded = _q(deployment.warehouse, "select count(*), count(distinct line_key) from base_web__event_lines")[0]
     assert loaded[0] == loaded[1]
+    # production builds run the data tests and leave the dbt unit tests to CI (tests/dbt/test_unit_tests.py)
+    ran = [r["unique_id"] for r in json.loads((deployment.data / "dbt_target" / "run_results.json").read_text())["results"]]
+    assert sum(i.startswith("test.") for i in ran) > 50
+    assert not [i for i in ran if i.startswith("unit_test.")]
 
 
 def test_rerunning_a_day_is_idempotent(deployment):

@@ -74,3 +74,49 @@ def test_merges_are_logged_and_events_follow_the_new_person(incremental_and_full
     assert stale == 0
     # re-attribution kept every loaded event on the person its identifiers map to today
     assert con.execute("select count(*) from inc.fct_events where person_id is null").fetchone()[0] == 0
+
+
+def test_daily_runs_read_only_new_or_rewritten_files(landing_zone, tmp_path):
+    """In the lookback window a run parses the files that are new or were rewritten since their lines were
+    loaded; a rewritten (shorter) file replaces all of its lines."""
+    import shutil
+
+    data = tmp_path / "data"
+    for folder in ("crm", "shop"):
+        shutil.copytree(landing_zone.raw / folder, data / "raw" / folder)
+    events = data / "raw" / "web" / "events"
+    for day in ("2026-02-25", "2026-02-26", "2026-02-27", "2026-02-28"):
+        shutil.copytree(landing_zone.raw / "web" / "events" / f"date={day}", events / f"date={day}")
+    paths = Paths(home=landing_zone.home, data=data)
+    models = ["--select", "base_web__event_lines", "base_crm__contact_lines"]
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-27"})
+
+    def loads() -> dict[str, tuple]:
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            return {f: (n, t) for f, n, t in con.execute(
+                "select source_file, count(*), max(loaded_at) from base_web__event_lines group by 1").fetchall()}
+
+    def crm_loads() -> set:
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            return set(con.execute("select distinct loaded_at from base_crm__contact_lines").fetchall())
+
+    first, first_crm = loads(), crm_loads()
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
+    second = loads()
+    new = "web/events/date=2026-02-28/events.jsonl"
+    assert set(second) == set(first) | {new}
+    # the lookback partitions (02-25 .. 02-27) were not parsed again: same lines, same load
+    assert {f: second[f] for f in first} == first
+    assert second[new][1] > max(t for _, t in first.values())
+    assert len(crm_loads()) == len(first_crm) + 1  # only the new day's CRM file was read
+
+    # a re-delivery rewrites an already loaded file of the window, 5 lines shorter
+    rewritten = events / "date=2026-02-26" / "events.jsonl"
+    lines = rewritten.read_text().splitlines(keepends=True)
+    rewritten.write_text("".join(lines[:-5]))
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
+    third = loads()
+    key = "web/events/date=2026-02-26/events.jsonl"
+    assert third[key][0] == first[key][0] - 5
+    assert third[key][1] > second[new][1]
+    assert {f: v for f, v in third.items() if f != key} == {f: v for f, v in second.items() if f != key}

@@ -8,8 +8,10 @@ with sessions as (
     select * from {{ ref('int_sessions_sessionized') }}
 ),
 
+-- only the identifier types a session can be attributed by: smaller hash tables for the two lookups
 person_map as (
     select node_key, person_id from {{ ref('int_person_map') }}
+    where id_type in ('customer_id', 'anonymous_id')
 )
 
 select

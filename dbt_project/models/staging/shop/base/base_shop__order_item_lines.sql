@@ -7,7 +7,7 @@
 {{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
 {%- set since = incremental_since(this) if is_incremental() else none %}
 
-{{ csv_landing_ctes('shop/order_items', since) }},
+{{ csv_landing_ctes('shop/order_items', since, this if is_incremental() else none) }},
 
 typed as (
     select

@@ -1,11 +1,12 @@
 {#- Every line of the web-analytics event files, parsed and checked (reject_reason). Incremental: a run
-    re-reads whole delivery partitions from (latest loaded - lookback_days) on and replaces the lines of
-    every file it re-read (so a re-delivered, shorter file leaves no stale lines). -#}
+    reads the files of the delivery partitions from (latest loaded - lookback_days) on that are new or were
+    modified since their lines were loaded, and replaces all lines of every file it read (so a re-delivered,
+    shorter file leaves no stale lines). -#}
 {%- set landing_source = source('web', 'events') -%}{#- lineage only: files are listed by landing_files -#}
 {{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
 
 {%- set since = incremental_since(this) if is_incremental() else none -%}
-{%- set files = landing_files('web/events', '*.jsonl', since) -%}
+{%- set files = landing_files('web/events', '*.jsonl', since, this if is_incremental() else none) -%}
 
 with lines as (
     {{ read_lines(files) }}
