@@ -2,8 +2,8 @@
 {%- set landing_source = source('crm', 'contacts') -%}{#- lineage only: files are listed by landing_files -#}
 {%- set header = 'customer_id,email,phone,first_name,last_name,birth_date,gender,city,country,signup_at,marketing_consent,loyalty_tier,income_bracket,interests,updated_at' -%}
 
-{#- Incremental like the event lines: a run re-reads the partitions from (latest loaded - lookback_days) on and
-    replaces every line of each file it re-read. -#}
+{#- Incremental like the event lines: a run reads the files of the partitions from (latest loaded -
+    lookback_days) on that are new or were rewritten since loaded, and replaces every line of each file it read. -#}
 {{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
 {%- set since = incremental_since(this) if is_incremental() else none %}
 

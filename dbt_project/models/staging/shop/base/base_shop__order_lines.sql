@@ -2,8 +2,8 @@
 {%- set landing_source = source('shop', 'orders') -%}{#- lineage only: files are listed by landing_files -#}
 {%- set header = 'order_id,customer_id,email,ordered_at,currency,amount,status,store_channel,updated_at' -%}
 
-{#- Incremental like the event lines: a run re-reads the partitions from (latest loaded - lookback_days) on and
-    replaces every line of each file it re-read. -#}
+{#- Incremental like the event lines: a run reads the files of the partitions from (latest loaded -
+    lookback_days) on that are new or were rewritten since loaded, and replaces every line of each file it read. -#}
 {{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
 {%- set since = incremental_since(this) if is_incremental() else none %}
 

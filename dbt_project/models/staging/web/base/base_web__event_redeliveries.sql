@@ -26,9 +26,9 @@ rechecked_ids as (
     select distinct event_id from lines where delivery_date >= '{{ recheck_from }}'
 ),
 
+-- a join from the re-checked ids rather than `in (subquery)`: DuckDB probes the history against them early
 candidates as (
-    select lines.* from lines
-    where event_id in (select event_id from rechecked_ids)
+    select lines.* from rechecked_ids inner join lines on lines.event_id = rechecked_ids.event_id
 ),
 
 repeated_ids as (
