@@ -15,7 +15,9 @@
 
 {%- set recheck_from = redeliveries_recheck_from() if is_incremental() else none %}
 
-with lines as (
+-- every CTE below reads the base table itself rather than one shared `lines` CTE: DuckDB materializes a CTE
+-- referenced twice, which here meant writing out 20M lines before the look-up
+with valid_lines as (
     select line_key, event_id, delivery_date, source_file, line_no
     from {{ ref('base_web__event_lines') }}
     where reject_reason is null
@@ -23,26 +25,18 @@ with lines as (
 
 {% if recheck_from -%}
 rechecked_ids as (
-    select distinct event_id from lines where delivery_date >= '{{ recheck_from }}'
+    select distinct event_id from {{ ref('base_web__event_lines') }}
+    where reject_reason is null and delivery_date >= '{{ recheck_from }}'
 ),
 
 -- a join from the re-checked ids rather than `in (subquery)`: DuckDB probes the history against them early
 candidates as (
-    select lines.* from rechecked_ids inner join lines on lines.event_id = rechecked_ids.event_id
+    select valid_lines.* from rechecked_ids inner join valid_lines on valid_lines.event_id = rechecked_ids.event_id
 ),
 
 repeated_ids as (
     select event_id from candidates group by event_id having count(*) > 1
 ),
-{%- else -%}
-candidates as (
-    select * from lines
-),
-
-repeated_ids as (
-    select event_id from lines group by event_id having count(*) > 1
-),
-{%- endif %}
 
 ranked as (
     select
@@ -51,6 +45,20 @@ ranked as (
     from candidates
     where event_id in (select event_id from repeated_ids)
 )
+{%- else -%}
+repeated_ids as (
+    select event_id from {{ ref('base_web__event_lines') }}
+    where reject_reason is null
+    group by event_id having count(*) > 1
+),
+
+ranked as (
+    select
+        valid_lines.*,
+        row_number() over (partition by valid_lines.event_id order by delivery_date, source_file, line_no) as copy_rank
+    from repeated_ids inner join valid_lines on valid_lines.event_id = repeated_ids.event_id
+)
+{%- endif %}
 
 select
     line_key,
