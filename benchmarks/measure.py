@@ -20,6 +20,7 @@ class Measurement:
     rows: int | None = None
     cpu_seconds: float | None = None  # user + system CPU of the whole process tree (robust to other load)
     load_avg: float | None = None  # 1-minute load average when the stage ended (> cores: shared machine)
+    output: str = ""  # the command's stdout + stderr (not reported; stages parse what they need from it)
 
     @property
     def rows_per_s(self) -> float | None:
@@ -70,4 +71,4 @@ def run_measured(name: str, cmd: list[str], env: dict[str, str] | None = None, i
     if proc.returncode:
         raise RuntimeError(f"benchmark stage {name} failed ({proc.returncode}):\n{out[-4000:]}")
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return Measurement(name, seconds, peak / 2**20, cpu_seconds=cpu, load_avg=os.getloadavg()[0])
+    return Measurement(name, seconds, peak / 2**20, cpu_seconds=cpu, load_avg=os.getloadavg()[0], output=out)

@@ -66,10 +66,14 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
     end = start + timedelta(days=days - 1)
     results: list[Measurement] = []
 
+    slowest: dict[str, list[dict]] = {}
+
     def stage(name: str, args: list[str], rows: int | None = None) -> Measurement:
         m = run_measured(name, [*CLI, *args], env=env)
         m.rows = rows
         results.append(m)
+        if args[0] == "build":
+            slowest[name] = slowest_dbt_nodes(m.output)
         print(f"  {name:<32} {m.seconds:8.1f} s  {m.cpu_seconds:8.1f} cpu-s  {m.peak_rss_mb:8.0f} MB  "
               f"load {m.load_avg:.1f}", flush=True)
         return m
@@ -138,7 +142,17 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
     if with_airflow:
         checks["whole pipeline incl. Airflow <= 5 min"] = by["end to end through Airflow"].seconds <= 300
     return {"users": users, "days": days, "events": n_events, "persons": persons, "data_reused": reuse,
-            "stages": [m.as_dict() for m in results], "targets": checks}
+            "stages": [m.as_dict() for m in results], "slowest_dbt_nodes": slowest, "targets": checks}
+
+
+def slowest_dbt_nodes(cli_output: str) -> list[dict]:
+    """The slowest dbt nodes of a `segwarehouse build` run, from the JSON summary it prints last."""
+    start = cli_output.rfind("\n{\n")
+    try:
+        summary = json.loads(cli_output[start + 1:] if start >= 0 else cli_output)
+    except ValueError:
+        return []
+    return [{"name": n["name"], "type": n["type"], "seconds": n["seconds"]} for n in summary.get("slowest", [])]
 
 
 def machine() -> dict:
@@ -162,6 +176,10 @@ def to_markdown(report: dict) -> str:
             lines.append(f"| {s['stage']} | {s['seconds']:.1f} | {cpu} | {rps} | {s['peak_rss_mb']:,} | {load} |")
         if scale.get("data_reused"):
             lines.append("| generate | (landing zone reused) | | | | |")
+        if scale.get("slowest_dbt_nodes"):
+            lines += ["", "Slowest dbt nodes per build:", ""]
+            for name, nodes in scale["slowest_dbt_nodes"].items():
+                lines.append(f"- {name}: " + ", ".join(f"{n['name']} {n['seconds']:.1f} s" for n in nodes))
         lines += ["", "| target | met |", "|---|---|"]
         lines += [f"| {k} | {'yes' if v else '**no**'} |" for k, v in scale["targets"].items()]
         lines.append("")

@@ -75,7 +75,7 @@ def build_warehouse(ds: str | date | None, paths: Paths | None = None, *, full_r
         args += ["--select", DBT_LAYERS[layer], "--indirect-selection", "buildable"]
     result = run_dbt(args, paths=paths, vars={"as_of_date": _day(ds).isoformat()})
     return {"as_of_date": _day(ds).isoformat(), "layer": layer or "all", "nodes": result.counts(),
-            "seconds": result.seconds, "slowest": sorted(result.nodes, key=lambda n: -n["seconds"])[:5],
+            "seconds": result.seconds, "slowest": sorted(result.nodes, key=lambda n: -n["seconds"])[:8],
             "rows": warehouse_row_counts(paths)}
 
 

@@ -1,0 +1,44 @@
+"""The `make bench` harness: measuring a real process tree, reading the build summary, the markdown report."""
+from __future__ import annotations
+
+import json
+import sys
+
+from benchmarks.measure import run_measured
+from benchmarks.run import slowest_dbt_nodes, to_markdown
+
+
+def test_run_measured_reports_time_cpu_memory_and_output():
+    code = "import time; x = bytearray(200 * 2**20); t = time.time()\nwhile time.time() - t < 0.5: pass\nprint('done')"
+    m = run_measured("busy child", [sys.executable, "-c", code], interval=0.02)
+    assert m.seconds >= 0.5
+    assert m.cpu_seconds >= 0.3  # the child spun, and its CPU is counted
+    assert m.peak_rss_mb >= 200  # the 200 MB buffer was seen in the sampled RSS
+    assert m.output.strip() == "done"
+    assert "output" not in m.as_dict()
+
+
+def test_slowest_nodes_come_from_the_build_summary_printed_last():
+    summary = {"as_of_date": "2026-03-01", "nodes": {"success": 3},
+               "slowest": [{"name": "int_person_web_activity", "type": "model", "status": "success", "seconds": 6.2,
+                            "message": "OK", "failures": None},
+                           {"name": "unique_x", "type": "test", "status": "pass", "seconds": 1.1,
+                            "message": "", "failures": 0}]}
+    output = "12:00:01  Running with dbt=1.11\n{ not the summary }\n" + json.dumps(summary, indent=2) + "\n"
+    assert slowest_dbt_nodes(output) == [{"name": "int_person_web_activity", "type": "model", "seconds": 6.2},
+                                         {"name": "unique_x", "type": "test", "seconds": 1.1}]
+    assert slowest_dbt_nodes("dbt crashed, no summary") == []
+
+
+def test_markdown_lists_stages_targets_and_slowest_nodes():
+    report = {"machine": {"cpus": 2, "memory_gib": 23.5, "platform": "Linux", "python": "3.11", "duckdb": "2.0"},
+              "scales": [{"users": 1000, "days": 10, "events": 20000, "persons": 1100, "data_reused": False,
+                          "stages": [{"stage": "dbt full build", "seconds": 12.34, "peak_rss_mb": 900, "rows": 20000,
+                                      "rows_per_s": 1621, "cpu_seconds": 20.0, "load_avg": 1.2}],
+                          "slowest_dbt_nodes": {"dbt full build": [{"name": "base_web__event_lines", "type": "model",
+                                                                    "seconds": 4.0}]},
+                          "targets": {"dbt full build <= 60 s": True, "score <= 10 s": False}}]}
+    md = to_markdown(report)
+    assert "| dbt full build | 12.3 | 20.0 | 1,621 | 900 | 1.2 |" in md
+    assert "- dbt full build: base_web__event_lines 4.0 s" in md
+    assert "| score <= 10 s | **no** |" in md
