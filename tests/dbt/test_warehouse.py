@@ -146,3 +146,14 @@ def test_profile_reflects_planted_personas(warehouse_con):
     assert stats["loyal_high_value"][0] > 3 * stats["bargain_hunter"][0]
     assert stats["lapsed"][2] > 30 > stats["loyal_high_value"][2]
     assert stats["new_user"][3] < 8
+
+
+def test_run_summary_row_counts_equal_the_relations_counts(warehouse, warehouse_con):
+    """Views are counted through the table they read row for row: the counts must be the views' own."""
+    from segwarehouse.pipeline import warehouse_row_counts
+
+    counts = warehouse_row_counts(warehouse)
+    assert set(counts) == {"base_web__event_lines", "stg_web__events", "stg_crm__contacts", "stg_shop__orders",
+                           "int_quarantine_rows", "fct_events", "fct_sessions", "fct_orders", "dim_user_profile"}
+    for name, n in counts.items():
+        assert n == warehouse_con.execute(f"select count(*) from main.{name}").fetchone()[0] > 0, name
