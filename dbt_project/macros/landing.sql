@@ -33,13 +33,15 @@
       run parses the new files, not the whole lookback window again. -#}
   {%- if not execute -%}{{ return([]) }}{%- endif -%}
   {%- set files = adapter.dispatch('landing_files', 'segwarehouse')(folder, pattern, since_date) -%}
+  {#- DuckDB only: on Spark incremental models are rebuilt in full (spark_incremental.sql), so no caller
+      passes loaded_in there -#}
   {%- if loaded_in is not none and files | length > 0 -%}
-    {%- set files = adapter.dispatch('changed_landing_files', 'segwarehouse')(files, loaded_in, since_date) -%}
+    {%- set files = changed_landing_files(files, loaded_in, since_date) -%}
   {%- endif -%}
   {{ return(files) }}
 {%- endmacro %}
 
-{% macro default__changed_landing_files(files, loaded_in, since_date) -%}
+{% macro changed_landing_files(files, loaded_in, since_date) -%}
   {#- The listed files that loaded_in holds no line of, or that were modified at or after the load of their
       lines (loaded_at). Reads file metadata only (DuckDB does not read the content it is not asked for). -#}
   {%- set sql -%}

@@ -71,33 +71,6 @@
 {%- endmacro %}
 
 
-{% macro spark__changed_landing_files(files, loaded_in, since_date) -%}
-  {#- As on DuckDB: the listed files that loaded_in holds no line of, or that were modified at or after the load
-      of their lines. binaryFile lists modificationTime without reading content. -#}
-  {%- set sql -%}
-    select f.source_file
-    from (
-        select regexp_extract(path, '([^/]+/[^/]+/date=[^/]+/[^/]+)$', 1) as source_file, modificationTime
-        from binaryFile.`{{ spark_files_glob(files) }}`
-    ) as f
-    left join (
-        select source_file, min(loaded_at) as loaded_at
-        from {{ loaded_in }}
-        {%- if since_date %} where delivery_date >= '{{ since_date }}'{% endif %}
-        group by source_file
-    ) as loaded
-        on loaded.source_file = f.source_file
-    where loaded.loaded_at is null or f.modificationTime >= loaded.loaded_at
-  {%- endset -%}
-  {%- set changed = run_query(sql).columns[0].values() | list -%}
-  {%- set kept = [] -%}
-  {%- for f in files -%}
-    {%- if f.split('/')[-4:] | join('/') in changed -%}{%- do kept.append(f) -%}{%- endif -%}
-  {%- endfor -%}
-  {{ return(kept) }}
-{%- endmacro %}
-
-
 {% macro spark_files_glob(files) -%}
   {#- One Hadoop glob '<folder>/{date=../f,date=../g}' naming exactly these files (all in one landing folder). -#}
   {%- set parts = [] -%}
