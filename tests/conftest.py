@@ -33,11 +33,12 @@ def isolated_env(monkeypatch, tmp_path) -> Paths:
 
 @pytest.fixture(scope="session")
 def warehouse(landing_zone: Paths) -> Paths:
-    """The landing zone built into a DuckDB warehouse with `dbt seed` + `dbt build` (models and tests)."""
+    """The landing zone built into a DuckDB warehouse with `dbt seed` + `dbt build` (models and data tests)."""
     from segwarehouse.dbt_runner import run_dbt
 
     run_dbt(["seed"], paths=landing_zone)
-    run_dbt(["build"], paths=landing_zone)
+    # data tests as in production; the unit tests run once, in tests/dbt/test_unit_tests.py
+    run_dbt(["build", "--exclude-resource-type", "unit_test"], paths=landing_zone)
     return landing_zone
 
 
