@@ -78,3 +78,11 @@
     select node_no, node_no as label from {{ nodes }}
   {%- endif -%}
 {%- endmacro %}
+
+
+{% macro web_node_key(user_id, anonymous_id) -%}
+  {#- The identity node a web row (event, session, daily count, pair) is attributed by: its logged-in user,
+      else its device. Every web identifier is a node of int_person_map, so one lookup on this key gives
+      the person (assert_every_web_identifier_has_a_person checks it on every build). -#}
+  coalesce('customer_id:' || {{ user_id }}, 'anonymous_id:' || {{ anonymous_id }})
+{%- endmacro %}

@@ -9,7 +9,8 @@ from segwarehouse.dbt_runner import run_dbt
 from segwarehouse.paths import Paths
 
 TABLES = ["stg_web__events", "base_web__event_redeliveries", "fct_events", "int_sessions_sessionized",
-          "int_web_activity_daily", "int_person_web_activity", "int_person_browsing_behaviour",
+          "int_web_activity_daily", "int_web_pair_totals", "int_web_node_category_totals", "int_person_session_stats",
+          "int_person_web_activity", "int_person_browsing_behaviour", "int_person_visit_rhythm",
           "fct_sessions", "fct_orders", "int_person_map", "int_quarantine_rows", "dim_user_profile",
           "stg_crm__contacts", "stg_shop__orders", "stg_shop__order_items", "int_source_load_audit"]
 

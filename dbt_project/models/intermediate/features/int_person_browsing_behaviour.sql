@@ -7,31 +7,19 @@ with browsing as (  -- lifetime browse counts per person
     from {{ ref('int_person_web_activity') }}
 ),
 
-sessions as (
-    select person_id, duration_seconds, has_add_to_cart, has_login
-    from {{ ref('fct_sessions') }}
-    where person_id is not null
-),
-
 visits as (
-    select
-        person_id,
-        count(*) as sessions,
-        avg(duration_seconds) / 60.0 as lifetime_avg_session_minutes,
-        avg(has_add_to_cart::integer) as cart_session_share,
-        avg(has_login::integer) as logged_in_session_share
-    from sessions
-    group by person_id
+    select person_id, sessions_count, lifetime_avg_session_minutes, cart_session_share, logged_in_session_share
+    from {{ ref('int_person_session_stats') }}
 )
 
 select
     visits.person_id,
-    visits.sessions,
+    visits.sessions_count as sessions,
     coalesce(browsing.browse_events, 0) as browse_events,
     coalesce(browsing.product_views, 0) as product_views,
     coalesce(browsing.searches, 0) as searches,
     visits.lifetime_avg_session_minutes,
-    coalesce(browsing.browse_events, 0) / visits.sessions as browse_events_per_session,
+    coalesce(browsing.browse_events, 0) / visits.sessions_count as browse_events_per_session,
     browsing.searches / nullif(browsing.browse_events, 0) as search_share,
     browsing.product_views / nullif(browsing.browse_events, 0) as product_view_share,
     visits.cart_session_share,

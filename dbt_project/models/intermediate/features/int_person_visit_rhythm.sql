@@ -3,22 +3,9 @@
     A visit is a session with a page or product view; a newsletter click that browses nothing is a session
     of one event and no duration, which pulls lifetime session means down for exactly the persons who read
     their mail (loyal and bargain customers). -#}
-with sessions as (
-    select person_id, session_date, duration_seconds, n_page_views, channel
-    from {{ ref('fct_sessions') }}
-    where person_id is not null
-),
-
-rhythm as (
-    select
-        person_id,
-        count(distinct session_date) as session_days,
-        min(session_date) as first_session_date,
-        max(session_date) as last_session_date,
-        avg(case when n_page_views > 0 then duration_seconds end) / 60.0 as avg_visit_minutes,
-        count(case when channel = 'email' then 1 end) as email_sessions
-    from sessions
-    group by person_id
+with rhythm as (
+    select person_id, session_days, first_session_date, last_session_date, avg_visit_minutes, email_sessions
+    from {{ ref('int_person_session_stats') }}
 )
 
 select

@@ -1,74 +1,72 @@
 {#- One row per person with web activity: engagement inputs over the last 28 days, 30-day trends,
     preferences, behavioural triggers (cart abandonment, repeat visits, product interest) and lifetime
-    browsing counts. Counts come from the daily activity of the person's identifier pairs
-    (int_web_activity_daily, incremental); only cart abandonment reads events, those of the last 30 days. -#}
+    browsing counts. Lifetime counts add up the totals of the person's identifier pairs and attribution nodes
+    (int_web_pair_totals, int_web_node_category_totals; incremental); windowed counts read the daily activity of the last 60 days
+    (int_web_activity_daily); session figures come from int_person_session_stats; only cart abandonment reads
+    events, those of the last 30 days. So a daily run's cost follows the population and the window, not the
+    length of the history. -#}
 {%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" -%}
 {%- set as_of_end = "(cast('" ~ as_of_date() ~ "' as date) + interval 1 day)" -%}
 with person_map as (
-    select id_type, id_value, person_id from {{ ref('int_person_map') }}
+    select node_key, person_id from {{ ref('int_person_map') }}
+    where id_type in ('customer_id', 'anonymous_id')
 ),
 
-days as (
-    select coalesce(by_user.person_id, by_device.person_id) as person_id, activity.*
-    from {{ ref('int_web_activity_daily') }} as activity
-    left join person_map as by_user
-        on by_user.id_type = 'customer_id' and by_user.id_value = activity.user_id
-    left join person_map as by_device
-        on by_device.id_type = 'anonymous_id' and by_device.id_value = activity.anonymous_id
+pairs as (
+    select person_map.person_id, totals.*
+    from {{ ref('int_web_pair_totals') }} as totals
+    left join person_map on person_map.node_key = totals.node_key
 ),
 
-sessions as (
-    select * from {{ ref('fct_sessions') }} where person_id is not null
-),
-
-event_stats as (
+lifetime as (
     select
         person_id,
         min(first_event_at) as first_event_at,
         max(last_event_at) as last_event_at,
-        cast(coalesce(sum(n_events) filter (where event_date > {{ as_of }} - 30), 0) as bigint) as events_last_30d,
-        cast(coalesce(sum(n_events) filter (where event_date <= {{ as_of }} - 30 and event_date > {{ as_of }} - 60), 0) as bigint) as events_prev_30d,
-        cast(coalesce(sum(n_page_views) filter (where event_date > {{ as_of }} - 28), 0) as bigint) as page_views_28d,
-        cast(coalesce(sum(n_email_opens) filter (where event_date > {{ as_of }} - 28), 0) as bigint) as email_opens_28d,
-        cast(coalesce(sum(n_email_clicks) filter (where event_date > {{ as_of }} - 28), 0) as bigint) as email_clicks_28d,
-        cast(sum(n_page_views + n_searches) as bigint) as browse_events,
-        cast(sum(n_product_views) as bigint) as product_views,
-        cast(sum(n_searches) as bigint) as searches
-    from days
+        cast(sum(browse_events) as bigint) as browse_events,
+        cast(sum(product_views) as bigint) as product_views,
+        cast(sum(searches) as bigint) as searches
+    from pairs
     where person_id is not null
     group by person_id
 ),
 
-session_stats as (
+-- the daily counts of the last 60 days (a constant bound on event_date skips the older row groups)
+recent_days as (
+    select person_map.person_id, activity.*
+    from {{ ref('int_web_activity_daily') }} as activity
+    left join person_map on person_map.node_key = {{ web_node_key('activity.user_id', 'activity.anonymous_id') }}
+    where activity.event_date > {{ as_of }} - 60
+),
+
+recent as (
     select
         person_id,
-        count(*) as sessions_count,
-        count(*) filter (where session_date > {{ as_of }} - 30) as sessions_last_30d,
-        count(*) filter (where session_date > {{ as_of }} - 28) as sessions_28d,
-        avg(duration_seconds) filter (where session_date > {{ as_of }} - 28) / 60.0 as avg_session_minutes
-    from sessions
+        cast(sum(n_events) filter (where event_date > {{ as_of }} - 30) as bigint) as events_last_30d,
+        cast(sum(n_events) filter (where event_date <= {{ as_of }} - 30) as bigint) as events_prev_30d,
+        cast(sum(n_page_views) filter (where event_date > {{ as_of }} - 28) as bigint) as page_views_28d,
+        cast(sum(n_email_opens) filter (where event_date > {{ as_of }} - 28) as bigint) as email_opens_28d,
+        cast(sum(n_email_clicks) filter (where event_date > {{ as_of }} - 28) as bigint) as email_clicks_28d
+    from recent_days
+    where person_id is not null
     group by person_id
 ),
 
--- session counts per device and per channel of each person in one pass over the sessions
-session_mix as (
-    select person_id, device, channel, grouping(channel) as by_device, count(*) as n
-    from sessions
-    group by grouping sets ((person_id, device), (person_id, channel))
-),
-
-preferences as (
-    select person_id, {{ first_by('device', ['n desc', 'device']) }} as preferred_device
-    from session_mix
-    where by_device = 1
-    group by person_id
-),
-
-channels as (
-    select person_id, {{ first_by('channel', ['n desc', 'channel']) }} as preferred_channel
-    from session_mix
-    where by_device = 0
-    group by person_id
+event_stats as (
+    select
+        lifetime.person_id,
+        lifetime.first_event_at,
+        lifetime.last_event_at,
+        coalesce(recent.events_last_30d, 0) as events_last_30d,
+        coalesce(recent.events_prev_30d, 0) as events_prev_30d,
+        coalesce(recent.page_views_28d, 0) as page_views_28d,
+        coalesce(recent.email_opens_28d, 0) as email_opens_28d,
+        coalesce(recent.email_clicks_28d, 0) as email_clicks_28d,
+        lifetime.browse_events,
+        lifetime.product_views,
+        lifetime.searches
+    from lifetime
+    left join recent on recent.person_id = lifetime.person_id
 ),
 
 categories as (
@@ -77,21 +75,12 @@ categories as (
         {{ first_by('category', ['n desc', 'category']) }} as top_category,
         max(n) / sum(n) as top_category_share
     from (
-        select person_id, category, sum(n_category_events) as n
-        from days
-        where person_id is not null and category is not null and n_category_events > 0
+        select person_map.person_id, totals.category, sum(totals.n_category_events) as n
+        from {{ ref('int_web_node_category_totals') }} as totals
+        left join person_map on person_map.node_key = totals.node_key
         group by 1, 2
     )
-    group by person_id
-),
-
-repeat_visits as (
-    select person_id, max(n) >= 2 as is_repeat_visitor
-    from (
-        select person_id, date_trunc('week', session_date) as week, count(*) as n
-        from sessions where session_date > {{ as_of }} - 28
-        group by 1, 2
-    )
+    where person_id is not null
     group by person_id
 ),
 
@@ -99,12 +88,16 @@ interest as (
     select person_id, {{ first_by('category', ['n desc', 'category']) }} as product_interest_category
     from (
         select person_id, date_trunc('week', event_date) as week, category, sum(n_product_views) as n
-        from days
+        from recent_days
         where person_id is not null and n_product_views > 0 and event_date > {{ as_of }} - 28 and category is not null
         group by 1, 2, 3
     )
     where n > 3
     group by person_id
+),
+
+sessions as (
+    select * from {{ ref('int_person_session_stats') }}
 ),
 
 -- a cart of the last 30 days is abandoned unless a purchase follows within 24 hours; that purchase is later,
@@ -137,23 +130,20 @@ abandonment as (
 
 select
     event_stats.*,
-    coalesce(session_stats.sessions_count, 0) as sessions_count,
-    coalesce(session_stats.sessions_last_30d, 0) as sessions_last_30d,
-    coalesce(session_stats.sessions_28d, 0) as sessions_28d,
-    session_stats.avg_session_minutes,
-    preferences.preferred_device,
-    channels.preferred_channel,
+    coalesce(sessions.sessions_count, 0) as sessions_count,
+    coalesce(sessions.sessions_last_30d, 0) as sessions_last_30d,
+    coalesce(sessions.sessions_28d, 0) as sessions_28d,
+    sessions.avg_session_minutes,
+    sessions.preferred_device,
+    sessions.preferred_channel,
     categories.top_category,
     categories.top_category_share,
-    coalesce(repeat_visits.is_repeat_visitor, false) as is_repeat_visitor,
+    coalesce(sessions.is_repeat_visitor, false) as is_repeat_visitor,
     interest.product_interest_category,
     coalesce(abandonment.abandoned_carts_30d, 0) as abandoned_carts_30d,
     coalesce(abandonment.has_abandoned_cart, false) as has_abandoned_cart
 from event_stats
-left join session_stats on session_stats.person_id = event_stats.person_id
-left join preferences on preferences.person_id = event_stats.person_id
-left join channels on channels.person_id = event_stats.person_id
+left join sessions on sessions.person_id = event_stats.person_id
 left join categories on categories.person_id = event_stats.person_id
-left join repeat_visits on repeat_visits.person_id = event_stats.person_id
 left join interest on interest.person_id = event_stats.person_id
 left join abandonment on abandonment.person_id = event_stats.person_id

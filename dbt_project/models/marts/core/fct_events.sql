@@ -9,13 +9,15 @@ with events as (
     select * from {{ ref('stg_web__events') }}
 ),
 
+-- only the identifier types an event is attributed by: a smaller hash table for the lookup
 person_map as (
-    select id_type, id_value, person_id from {{ ref('int_person_map') }}
+    select node_key, person_id from {{ ref('int_person_map') }}
+    where id_type in ('customer_id', 'anonymous_id')
 )
 
 select
     events.event_id,
-    coalesce(by_user.person_id, by_device.person_id) as person_id,
+    person_map.person_id,
     events.anonymous_id,
     events.user_id,
     events.session_hint,
@@ -32,7 +34,4 @@ select
     events.event_date,
     events.delivery_date
 from events
-left join person_map as by_user
-    on by_user.id_type = 'customer_id' and by_user.id_value = events.user_id
-left join person_map as by_device
-    on by_device.id_type = 'anonymous_id' and by_device.id_value = events.anonymous_id
+left join person_map on person_map.node_key = {{ web_node_key('events.user_id', 'events.anonymous_id') }}

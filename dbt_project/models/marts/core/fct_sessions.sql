@@ -8,7 +8,7 @@ with sessions as (
     select * from {{ ref('int_sessions_sessionized') }}
 ),
 
--- only the identifier types a session can be attributed by: smaller hash tables for the two lookups
+-- only the identifier types a session is attributed by: a smaller hash table for the lookup
 person_map as (
     select node_key, person_id from {{ ref('int_person_map') }}
     where id_type in ('customer_id', 'anonymous_id')
@@ -16,7 +16,7 @@ person_map as (
 
 select
     sessions.session_id,
-    coalesce(by_user.person_id, by_device.person_id) as person_id,
+    person_map.person_id,
     sessions.device_key,
     sessions.anonymous_id,
     sessions.user_id,
@@ -34,5 +34,4 @@ select
     sessions.device,
     sessions.channel
 from sessions
-left join person_map as by_user on by_user.node_key = 'customer_id:' || sessions.user_id
-left join person_map as by_device on by_device.node_key = sessions.device_key
+left join person_map on person_map.node_key = {{ web_node_key('sessions.user_id', 'sessions.anonymous_id') }}

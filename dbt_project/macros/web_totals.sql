@@ -1,0 +1,38 @@
+{% macro web_pair_key(anonymous_id, user_id) -%}
+  {#- One string per identifier pair (either id may be null, not both): the anonymous id's length first, so
+      no two pairs share a key whatever characters the ids hold. -#}
+  concat(coalesce(cast(length({{ anonymous_id }}) as {{ string_type() }}), '-'), ':',
+         coalesce({{ anonymous_id }}, ''), coalesce({{ user_id }}, ''))
+{%- endmacro %}
+
+
+{% macro web_totals_recompute_prehook(key_column, key_expr) -%}
+  {#- Incremental lifetime totals over int_web_activity_daily, one row (or several) per key: the keys with
+      daily counts in the re-read delivery partitions, and the stored keys last counted there (a rewritten
+      file may have dropped them), go to temp table <model>__recompute and their rows are deleted; the model
+      recomputes them over all their daily counts (web_totals_to_recompute), which equals a full refresh.
+      key_expr computes the stored key_column from a daily row. -#}
+  {%- if is_incremental() -%}
+    {%- set since = incremental_since(this, 'last_delivery_date') or '0001-01-01' -%}
+    {%- set recompute = this.identifier ~ '__recompute' -%}
+    create or replace temp table {{ recompute }} as
+    select {{ key_expr }} as recompute_key
+    from {{ ref('int_web_activity_daily') }}
+    where delivery_date >= '{{ since }}'
+    union
+    select {{ key_column }} from {{ this }} where last_delivery_date >= '{{ since }}';
+    delete from {{ this }} where {{ key_column }} in (select recompute_key from {{ recompute }})
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
+
+
+{% macro web_totals_to_recompute(key_expr) -%}
+  {#- The filter of an incremental totals model: the daily counts of the keys to recompute. -#}
+  {%- if is_incremental() -%}
+  {{ key_expr }} in (select recompute_key from {{ this.identifier ~ '__recompute' }})
+  {%- else -%}
+  true
+  {%- endif -%}
+{%- endmacro %}
