@@ -2,8 +2,11 @@
     as_of_date D reads only partitions delivered on or before D (and incremental runs only the lookback). -#}
 
 {% macro as_of_date() -%}
-  {%- if var('as_of_date') -%}
-    {{ return(var('as_of_date')) }}
+  {#- var as_of_date, else env SEGWAREHOUSE_AS_OF_DATE (how the pipeline passes it: read only at run time, so
+      a new date keeps dbt's partial parsing), else the latest delivery in the landing zone. -#}
+  {%- set given = var('as_of_date') or (env_var('SEGWAREHOUSE_AS_OF_DATE', '') if execute else '') -%}
+  {%- if given -%}
+    {{ return(given) }}
   {%- elif execute -%}
     {%- set rows = run_query(latest_delivery_date_sql()) -%}
     {%- set latest = rows.columns[0].values()[0] if rows and rows.columns[0].values() else none -%}

@@ -157,3 +157,32 @@ def test_run_summary_row_counts_equal_the_relations_counts(warehouse, warehouse_
                            "int_quarantine_rows", "fct_events", "fct_sessions", "fct_orders", "dim_user_profile"}
     for name, n in counts.items():
         assert n == warehouse_con.execute(f"select count(*) from main.{name}").fetchone()[0] > 0, name
+
+
+def test_primary_key_tests_fail_on_a_repeated_or_a_null_key(warehouse, tmp_path):
+    """The primary_key data test (unique and not null in one query) fails exactly where a key repeats or is null."""
+    import shutil
+
+    import duckdb
+
+    from segwarehouse.dbt_runner import DbtRunFailed, run_dbt
+    from segwarehouse.paths import Paths
+
+    broken = Paths(home=warehouse.home, data=tmp_path)
+    (tmp_path / "raw").symlink_to(warehouse.raw, target_is_directory=True)
+    broken.warehouse.parent.mkdir(parents=True)
+    shutil.copy(warehouse.warehouse, broken.warehouse)
+    with duckdb.connect(str(broken.warehouse)) as con:
+        con.execute("insert into int_person_session_stats select * from int_person_session_stats limit 1")
+        con.execute("insert into int_person_rfm_scored (person_id) values (null)")
+    with pytest.raises(DbtRunFailed) as failed:
+        run_dbt(["test", "--select", "test_name:primary_key"], paths=broken)
+    message = str(failed.value)
+    assert "primary_key_int_person_session_stats_person_id" in message
+    assert "primary_key_int_person_rfm_scored_person_id" in message
+    assert message.count("primary_key_") == 2, message
+    # the same tests pass on the intact warehouse
+    passed = run_dbt(["test", "--select", "test_name:primary_key"], paths=warehouse)
+    tests = [n for n in passed.nodes if n["type"] == "test"]
+    assert len(tests) == 25
+    assert {n["status"] for n in tests} == {"pass"}
