@@ -121,3 +121,54 @@ def test_daily_runs_read_only_new_or_rewritten_files(landing_zone, tmp_path):
     assert third[key][0] == first[key][0] - 5
     assert third[key][1] > second[new][1]
     assert {f: v for f, v in third.items() if f != key} == {f: v for f, v in second.items() if f != key}
+
+
+def test_lifetime_totals_drop_a_pair_that_a_rewritten_file_no_longer_holds(landing_zone, tmp_path):
+    """The incremental pair and category totals equal a full refresh after a re-delivery rewrote a file of the
+    lookback window without the only events of one device: that device's rows disappear from both."""
+    import shutil
+
+    data = tmp_path / "data"
+    for folder in ("crm", "shop"):
+        shutil.copytree(landing_zone.raw / folder, data / "raw" / folder)
+    events = data / "raw" / "web" / "events"
+    for day in ("2026-02-25", "2026-02-26", "2026-02-27", "2026-02-28"):
+        shutil.copytree(landing_zone.raw / "web" / "events" / f"date={day}", events / f"date={day}")
+    paths = Paths(home=landing_zone.home, data=data)
+    totals = ["int_web_pair_totals", "int_web_node_category_totals"]
+    models = ["--select", *(f"+{t}" for t in totals)]
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-27"})
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        device = con.execute("""
+            select anonymous_id from int_web_activity_daily where anonymous_id is not null
+            group by anonymous_id
+            having min(delivery_date) = '2026-02-27' and max(delivery_date) = '2026-02-27' and count(user_id) = 0
+            order by anonymous_id limit 1
+        """).fetchone()[0]
+        assert con.execute("select count(*) from int_web_pair_totals where anonymous_id = ?", [device]).fetchone()[0] == 1
+
+    rewritten = events / "date=2026-02-27" / "events.jsonl"
+    lines = rewritten.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if device not in line]
+    assert 0 < len(lines) - len(kept) < len(lines)
+    rewritten.write_text("".join(kept))
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
+
+    full = Paths(home=landing_zone.home, data=tmp_path / "full")
+    (full.data / "warehouse").mkdir(parents=True)
+    (full.data / "raw").symlink_to(data / "raw", target_is_directory=True)
+    shutil.copy(paths.warehouse, full.warehouse)
+    run_dbt(["run", "--full-refresh", "--select", *totals], paths=full, vars={"as_of_date": "2026-02-28"})
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{paths.warehouse}' AS inc (READ_ONLY)")
+    con.execute(f"ATTACH '{full.warehouse}' AS full_refresh (READ_ONLY)")
+    for table in totals:
+        inc, ref = (f"select * from {db}.{table}" for db in ("inc", "full_refresh"))
+        assert con.execute(f"select count(*) from ({inc} except all {ref})").fetchone()[0] == 0, table
+        assert con.execute(f"select count(*) from ({ref} except all {inc})").fetchone()[0] == 0, table
+        assert con.execute(f"select count(*) from inc.{table}").fetchone()[0] > 0
+    gone = con.execute("select count(*) from inc.int_web_pair_totals where anonymous_id = ?", [device]).fetchone()[0]
+    assert gone == 0
+    assert con.execute("select count(*) from inc.int_web_node_category_totals where node_key = ?",
+                       [f"anonymous_id:{device}"]).fetchone()[0] == 0
