@@ -1,10 +1,10 @@
 {#- One row per person with web activity: engagement inputs over the last 28 days, 30-day trends,
     preferences, behavioural triggers (cart abandonment, repeat visits, product interest) and lifetime
-    browsing counts. Lifetime counts add up the totals of the person's identifier pairs and attribution nodes
-    (int_web_pair_totals, int_web_node_category_totals; incremental); windowed counts read the daily activity of the last 60 days
-    (int_web_activity_daily); session figures come from int_person_session_stats; only cart abandonment reads
-    events, those of the last 30 days. So a daily run's cost follows the population and the window, not the
-    length of the history. -#}
+    browsing counts. Lifetime counts add up the totals of the person's identifier pairs and attribution
+    nodes (int_web_pair_totals, int_web_node_category_totals; incremental); windowed counts read the daily
+    activity of the last 60 days (int_web_activity_daily); session figures come from int_person_session_stats;
+    only cart abandonment reads events, those of the last 30 days. So a daily run's cost follows the
+    population and the window, not the length of the history. -#}
 {%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" -%}
 {%- set as_of_end = "(cast('" ~ as_of_date() ~ "' as date) + interval 1 day)" -%}
 with person_map as (
@@ -15,7 +15,7 @@ with person_map as (
 pairs as (
     select person_map.person_id, totals.*
     from {{ ref('int_web_pair_totals') }} as totals
-    left join person_map on person_map.node_key = totals.node_key
+    inner join person_map on person_map.node_key = totals.node_key
 ),
 
 lifetime as (
@@ -27,7 +27,6 @@ lifetime as (
         cast(sum(product_views) as bigint) as product_views,
         cast(sum(searches) as bigint) as searches
     from pairs
-    where person_id is not null
     group by person_id
 ),
 
@@ -35,7 +34,7 @@ lifetime as (
 recent_days as (
     select person_map.person_id, activity.*
     from {{ ref('int_web_activity_daily') }} as activity
-    left join person_map on person_map.node_key = {{ web_node_key('activity.user_id', 'activity.anonymous_id') }}
+    inner join person_map on person_map.node_key = {{ web_node_key('activity.user_id', 'activity.anonymous_id') }}
     where activity.event_date > {{ as_of }} - 60
 ),
 
@@ -48,7 +47,6 @@ recent as (
         cast(sum(n_email_opens) filter (where event_date > {{ as_of }} - 28) as bigint) as email_opens_28d,
         cast(sum(n_email_clicks) filter (where event_date > {{ as_of }} - 28) as bigint) as email_clicks_28d
     from recent_days
-    where person_id is not null
     group by person_id
 ),
 
@@ -77,10 +75,9 @@ categories as (
     from (
         select person_map.person_id, totals.category, sum(totals.n_category_events) as n
         from {{ ref('int_web_node_category_totals') }} as totals
-        left join person_map on person_map.node_key = totals.node_key
+        inner join person_map on person_map.node_key = totals.node_key
         group by 1, 2
     )
-    where person_id is not null
     group by person_id
 ),
 
@@ -89,7 +86,7 @@ interest as (
     from (
         select person_id, date_trunc('week', event_date) as week, category, sum(n_product_views) as n
         from recent_days
-        where person_id is not null and n_product_views > 0 and event_date > {{ as_of }} - 28 and category is not null
+        where n_product_views > 0 and event_date > {{ as_of }} - 28 and category is not null
         group by 1, 2, 3
     )
     where n > 3
