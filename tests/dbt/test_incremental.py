@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -77,18 +79,23 @@ def test_merges_are_logged_and_events_follow_the_new_person(incremental_and_full
     assert con.execute("select count(*) from inc.fct_events where person_id is null").fetchone()[0] == 0
 
 
-def test_daily_runs_read_only_new_or_rewritten_files(landing_zone, tmp_path):
-    """In the lookback window a run parses the files that are new or were rewritten since their lines were
-    loaded; a rewritten (shorter) file replaces all of its lines."""
+def _four_day_landing_zone(landing_zone: Paths, data: Path) -> tuple[Paths, Path]:
+    """A copy of the CRM and shop landing folders and of four days of event files (02-25 .. 02-28), so a test
+    may rewrite files; returns the paths and the events folder."""
     import shutil
 
-    data = tmp_path / "data"
     for folder in ("crm", "shop"):
         shutil.copytree(landing_zone.raw / folder, data / "raw" / folder)
     events = data / "raw" / "web" / "events"
     for day in ("2026-02-25", "2026-02-26", "2026-02-27", "2026-02-28"):
         shutil.copytree(landing_zone.raw / "web" / "events" / f"date={day}", events / f"date={day}")
-    paths = Paths(home=landing_zone.home, data=data)
+    return Paths(home=landing_zone.home, data=data), events
+
+
+def test_daily_runs_read_only_new_or_rewritten_files(landing_zone, tmp_path):
+    """In the lookback window a run parses the files that are new or were rewritten since their lines were
+    loaded; a rewritten (shorter) file replaces all of its lines."""
+    paths, events = _four_day_landing_zone(landing_zone, tmp_path / "data")
     models = ["--select", "base_web__event_lines", "base_crm__contact_lines"]
     run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-27"})
 
@@ -126,15 +133,7 @@ def test_daily_runs_read_only_new_or_rewritten_files(landing_zone, tmp_path):
 def test_lifetime_totals_drop_a_pair_that_a_rewritten_file_no_longer_holds(landing_zone, tmp_path):
     """The incremental pair and category totals equal a full refresh after a re-delivery rewrote a file of the
     lookback window without the only events of one device: that device's rows disappear from both."""
-    import shutil
-
-    data = tmp_path / "data"
-    for folder in ("crm", "shop"):
-        shutil.copytree(landing_zone.raw / folder, data / "raw" / folder)
-    events = data / "raw" / "web" / "events"
-    for day in ("2026-02-25", "2026-02-26", "2026-02-27", "2026-02-28"):
-        shutil.copytree(landing_zone.raw / "web" / "events" / f"date={day}", events / f"date={day}")
-    paths = Paths(home=landing_zone.home, data=data)
+    paths, events = _four_day_landing_zone(landing_zone, tmp_path / "data")
     totals = ["int_web_pair_totals", "int_web_node_category_totals"]
     models = ["--select", *(f"+{t}" for t in totals)]
     run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-27"})
@@ -155,9 +154,11 @@ def test_lifetime_totals_drop_a_pair_that_a_rewritten_file_no_longer_holds(landi
     rewritten.write_text("".join(kept))
     run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
 
+    import shutil
+
     full = Paths(home=landing_zone.home, data=tmp_path / "full")
     (full.data / "warehouse").mkdir(parents=True)
-    (full.data / "raw").symlink_to(data / "raw", target_is_directory=True)
+    (full.data / "raw").symlink_to(paths.data / "raw", target_is_directory=True)
     shutil.copy(paths.warehouse, full.warehouse)
     run_dbt(["run", "--full-refresh", "--select", *totals], paths=full, vars={"as_of_date": "2026-02-28"})
     con = duckdb.connect()
