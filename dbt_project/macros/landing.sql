@@ -1,10 +1,16 @@
 {#- Landing-zone readers. Files are listed once per model with DuckDB's glob() so that a run for
     as_of_date D reads only partitions delivered on or before D (and incremental runs only the lookback). -#}
 
+{% macro given_as_of_date() -%}
+  {#- The as_of_date the run was given: var as_of_date, else env SEGWAREHOUSE_AS_OF_DATE (how the pipeline
+      passes it: read only at run time, so a new date keeps dbt's partial parsing), else ''. -#}
+  {{ return(var('as_of_date') or (env_var('SEGWAREHOUSE_AS_OF_DATE', '') if execute else '')) }}
+{%- endmacro %}
+
+
 {% macro as_of_date() -%}
-  {#- var as_of_date, else env SEGWAREHOUSE_AS_OF_DATE (how the pipeline passes it: read only at run time, so
-      a new date keeps dbt's partial parsing), else the latest delivery in the landing zone. -#}
-  {%- set given = var('as_of_date') or (env_var('SEGWAREHOUSE_AS_OF_DATE', '') if execute else '') -%}
+  {#- The given as_of_date (given_as_of_date), else the latest delivery in the landing zone. -#}
+  {%- set given = given_as_of_date() -%}
   {%- if given -%}
     {{ return(given) }}
   {%- elif execute -%}

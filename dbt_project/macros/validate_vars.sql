@@ -3,7 +3,7 @@
     is a compiler error naming the var, the value and the rule. -#}
 {% macro validate_vars() -%}
   {%- set problems = [] -%}
-  {%- set as_of = (var('as_of_date') or (env_var('SEGWAREHOUSE_AS_OF_DATE', '') if execute else '')) | string -%}
+  {%- set as_of = given_as_of_date() | string -%}
   {%- if as_of != '' and not modules.re.match('^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$', as_of) -%}
     {%- do problems.append("as_of_date=" ~ as_of ~ ": must be a date YYYY-MM-DD (or empty)") -%}
   {%- endif -%}
