@@ -137,3 +137,11 @@ case when ltrim({{ line }}) like '{{ '{' }}%' and json_object_keys({{ line }}) i
 {%- endmacro %}
 {% macro default__unique_row_number(order_key) -%}row_number() over (){%- endmacro %}
 {% macro spark__unique_row_number(order_key) -%}row_number() over (order by {{ order_key }}){%- endmacro %}
+
+
+{% macro hash64(a, b, c) -%}
+  {#- A 64-bit hash of three values, for change detection only (values differ between engines). -#}
+  {{ return(adapter.dispatch('hash64', 'segwarehouse')(a, b, c)) }}
+{%- endmacro %}
+{% macro default__hash64(a, b, c) -%}hash({{ a }}, {{ b }}, {{ c }}){%- endmacro %}
+{% macro spark__hash64(a, b, c) -%}xxhash64({{ a }}, {{ b }}, {{ c }}){%- endmacro %}

@@ -86,3 +86,114 @@
       the person (assert_every_web_identifier_has_a_person checks it on every build). -#}
   coalesce('customer_id:' || {{ user_id }}, 'anonymous_id:' || {{ anonymous_id }})
 {%- endmacro %}
+
+
+{% macro person_map_recompute_prehook() -%}
+  {#- Incremental int_person_map (DuckDB): only the identity components whose nodes or links changed are
+      recomputed. A node changed when it is new or gone, its actor/guard flags differ, its links differ
+      (edge_fingerprint: an order-free hash of its links, stored per node) or its stored flag disagrees with
+      max_component_size. The nodes to recompute are the changed nodes plus every stored node of their
+      components (anchor_person_id); a component is closed under links, so every link of a recomputed node
+      joins two recomputed nodes and the result equals a full refresh. They go to temp table
+      int_person_map__recompute with the person id each had before (person_id_history reads the moves), and
+      their rows are deleted. On Spark (rebuilt in full) the previous mapping is copied aside for the same
+      purpose, before the rebuild drops the table. -#}
+  {%- set recompute = this.identifier ~ '__recompute' -%}
+  {%- if is_incremental() -%}
+    {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- if 'edge_fingerprint' not in stored -%}
+      {{ exceptions.raise_compiler_error(this ~ " was built by an earlier version without change tracking: rebuild it once with --full-refresh --select int_person_map") }}
+    {%- endif -%}
+    create or replace temp table {{ recompute }} as
+    with current_nodes as (
+        select nodes.node_key, nodes.is_actor, nodes.is_guard_rejected, coalesce(fp.edge_fingerprint, 0) as edge_fingerprint
+        from {{ ref('int_identity_nodes') }} as nodes
+        left join ({{ identity_edge_fingerprints(ref('int_identity_edges_guarded')) }}) as fp on fp.node_key = nodes.node_key
+    ),
+
+    changed as (
+        select coalesce(c.node_key, p.node_key) as node_key, p.anchor_person_id
+        from current_nodes as c
+        full join {{ this }} as p on p.node_key = c.node_key
+        where p.node_key is null or c.node_key is null
+           or c.edge_fingerprint <> p.edge_fingerprint
+           or c.is_actor <> p.is_actor
+           or c.is_guard_rejected <> p.is_guard_rejected
+           or p.is_identity_flagged <> (p.component_size > {{ var('max_component_size') }})
+    ),
+
+    scope as (
+        select node_key from changed
+        union
+        select stored.node_key from {{ this }} as stored
+        inner join (select distinct anchor_person_id from changed) as touched
+            on touched.anchor_person_id = stored.anchor_person_id
+    )
+
+    select scope.node_key, {{ person_map_previous_person_id('p') }} as previous_person_id
+    from scope
+    left join {{ this }} as p on p.node_key = scope.node_key;
+    delete from {{ this }} where node_key in (select node_key from {{ recompute }})
+  {%- elif target.type == 'spark' and adapter.get_relation(this.database, this.schema, this.identifier) is not none -%}
+    {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- do run_query('drop table if exists ' ~ this ~ '__previous') -%}
+    create table {{ this }}__previous using parquet as
+    select p.node_key, {{ person_map_previous_person_id('p', stored) }} as previous_person_id from {{ this }} as p
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
+
+
+{% macro person_map_previous_person_id(rel, stored=none) -%}
+  {#- The person id a stored person-map row had before this run: its person_id, or, when the row was already
+      rewritten today (a re-run of the same as_of_date), the id it had before that first run. stored: the
+      stored table's columns, when it may predate previous_person_id. -#}
+  {%- if stored is none or 'mapped_as_of_date' in stored -%}
+  case when {{ rel }}.mapped_as_of_date = cast('{{ as_of_date() }}' as date) then {{ rel }}.previous_person_id else {{ rel }}.person_id end
+  {%- else -%}
+  {{ rel }}.person_id
+  {%- endif -%}
+{%- endmacro %}
+
+
+{% macro person_map_scope(column) -%}
+  {#- int_person_map's filter on node keys: the nodes to recompute in an incremental run, all otherwise. -#}
+  {%- if is_incremental() -%}
+  {{ column }} in (select node_key from {{ this.identifier ~ '__recompute' }})
+  {%- else -%}
+  true
+  {%- endif -%}
+{%- endmacro %}
+
+
+{% macro person_map_previous() -%}
+  {#- (node_key, previous_person_id) of the rows this run replaces: the recomputed rows (incremental), the
+      whole stored map (full refresh: DuckDB still holds it while the new table is built, Spark copied it
+      aside in the pre-hook), nothing on a first build or in a dbt unit test. -#}
+  {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) if execute and this is not none else none -%}
+  {%- if is_incremental() -%}
+    select node_key, previous_person_id from {{ this.identifier ~ '__recompute' }}
+  {%- elif existing is none -%}
+    select cast(null as {{ string_type() }}) as node_key, cast(null as {{ string_type() }}) as previous_person_id where false
+  {%- elif target.type == 'spark' -%}
+    select node_key, previous_person_id from {{ this }}__previous
+  {%- else -%}
+    {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    select p.node_key, {{ person_map_previous_person_id('p', stored) }} as previous_person_id from {{ this }} as p
+  {%- endif -%}
+{%- endmacro %}
+
+
+{% macro identity_edge_fingerprints(edges) -%}
+  {#- (node_key, edge_fingerprint) per linked node of an edges relation (node_a, node_b, link_type): an
+      order-free hash of the node's links (type, other end and direction), so any added or removed link
+      changes it. -#}
+  select node_key, bit_xor(link_hash) as edge_fingerprint
+  from (
+      select node_a as node_key, {{ hash64('link_type', 'node_b', "'>'") }} as link_hash from {{ edges }}
+      union all
+      select node_b, {{ hash64('link_type', 'node_a', "'<'") }} from {{ edges }}
+  ) as links
+  group by node_key
+{%- endmacro %}

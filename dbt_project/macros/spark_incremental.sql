@@ -7,8 +7,9 @@
 {% endmacro %}
 
 {% macro default__is_incremental() %}
-    {#-- dbt-core's is_incremental(), verbatim --#}
-    {% if not execute %}
+    {#-- dbt-core's is_incremental(), plus: false in a dbt unit test without an is_incremental override
+         (no `this` there) --#}
+    {% if not execute or this is none %}
         {{ return(False) }}
     {% else %}
         {% set relation = adapter.get_relation(this.database, this.schema, this.table) %}

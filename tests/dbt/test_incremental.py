@@ -42,9 +42,11 @@ def incremental_and_full(landing_zone, tmp_path_factory):
 @pytest.mark.parametrize("table", TABLES)
 def test_incremental_run_equals_full_refresh(incremental_and_full, table):
     con = incremental_and_full
-    # every column but the load's own metadata (loaded_at: when the invocation that wrote a line started;
-    # checked_through: the re-delivery check's watermark, the latest loaded_at it saw)
-    inc, full = (f"select columns(lambda c: c not in ('loaded_at', 'checked_through')) from {db}.{table}"
+    # every column but the runs' own metadata (loaded_at: when the invocation that wrote a line started;
+    # checked_through: the re-delivery check's watermark, the latest loaded_at it saw; previous_person_id and
+    # mapped_as_of_date: the person-map row's id before the run that last rewrote it, and that run's date)
+    bookkeeping = "'loaded_at', 'checked_through', 'previous_person_id', 'mapped_as_of_date'"
+    inc, full = (f"select columns(lambda c: c not in ({bookkeeping})) from {db}.{table}"
                  for db in ("inc", "full_refresh"))
     only_inc = con.execute(f"select count(*) from ({inc} except all {full})").fetchone()[0]
     only_full = con.execute(f"select count(*) from ({full} except all {inc})").fetchone()[0]
@@ -173,3 +175,84 @@ def test_lifetime_totals_drop_a_pair_that_a_rewritten_file_no_longer_holds(landi
     assert gone == 0
     assert con.execute("select count(*) from inc.int_web_node_category_totals where node_key = ?",
                        [f"anonymous_id:{device}"]).fetchone()[0] == 0
+
+
+def _person_map_equals_full_refresh(paths: Paths, tmp_path: Path, day: str, vars: dict | None = None) -> int:
+    """Rebuild int_person_map in full on a copy of the warehouse; assert the incremental map equals it (every
+    column but the run bookkeeping) and return its row count."""
+    import shutil
+
+    full = Paths(home=paths.home, data=tmp_path / f"full-{day}-{len(list(tmp_path.iterdir()))}")
+    (full.data / "warehouse").mkdir(parents=True)
+    (full.data / "raw").symlink_to(paths.data / "raw", target_is_directory=True)
+    shutil.copy(paths.warehouse, full.warehouse)
+    run_dbt(["run", "--full-refresh", "--select", "int_person_map"], paths=full,
+            vars={"as_of_date": day, **(vars or {})})
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{paths.warehouse}' AS inc (READ_ONLY)")
+    con.execute(f"ATTACH '{full.warehouse}' AS full_refresh (READ_ONLY)")
+    inc, ref = (f"select columns(lambda c: c not in ('previous_person_id', 'mapped_as_of_date')) "
+                f"from {db}.int_person_map" for db in ("inc", "full_refresh"))
+    assert con.execute(f"select count(*) from ({inc} except all {ref})").fetchone()[0] == 0
+    assert con.execute(f"select count(*) from ({ref} except all {inc})").fetchone()[0] == 0
+    return con.execute("select count(*) from inc.int_person_map").fetchone()[0]
+
+
+def test_person_map_recomputes_changed_components_like_a_full_refresh(landing_zone, tmp_path):
+    """The incremental person map equals a full rebuild after a CRM re-delivery that merges two persons, makes
+    an e-mail shared (guard: the component loses that link) and drops a contact, and after a change of
+    max_component_size; the merge is logged in person_id_history and untouched components are not rewritten."""
+    paths, _ = _four_day_landing_zone(landing_zone, tmp_path / "data")
+    models = ["--select", "+int_person_map", "person_id_history"]
+    run_dbt(["seed"], paths=paths)
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-27"})
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        singles = con.execute("""
+            select c.customer_id, c.email, c.phone, m.person_id
+            from stg_crm__contacts as c
+            inner join int_person_map as m on m.node_key = 'customer_id:' || c.customer_id
+            where c.email is not null and c.phone is not null and c.delivery_date < '2026-02-28'
+              and m.component_size <= 3 and not m.is_identity_flagged
+            order by c.customer_id limit 3
+        """).fetchall()
+        dropped = con.execute("""
+            select customer_id from base_crm__contact_lines where customer_id is not null
+            group by customer_id having min(delivery_date) = '2026-02-28' and max(delivery_date) = '2026-02-28'
+               and customer_id not in (select customer_id from stg_shop__orders where customer_id is not null)
+               and customer_id not in (select user_id from int_web_identity_pairs where user_id is not null)
+            order by customer_id limit 1
+        """).fetchone()[0]
+    (_, x_email, _, _), (y, _, _, y_person), (_, _, z_phone, z_person) = singles
+    assert y_person != z_person
+
+    crm = paths.raw / "crm" / "contacts" / "date=2026-02-28" / "contacts.csv"
+    header, *rows = crm.read_text().splitlines()
+    rows = [r for r in rows if not r.startswith(dropped + ",")]
+    stamp = "2026-02-28T23:00:00Z"
+    rows += [f"CX{i},{x_email},,New,Contact,,,,DE,{stamp},false,none,,,{stamp}" for i in range(3)]  # x's e-mail: 4 contacts
+    rows.append(f"{y},y.new@example.com,{z_phone},Y,Merged,,,,DE,{stamp},false,none,,,{stamp}")  # y takes z's phone
+    crm.write_text("\n".join([header, *rows]) + "\n")
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
+
+    n = _person_map_equals_full_refresh(paths, tmp_path, "2026-02-28")
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        rejected = con.execute("select guard from int_identity_rejected_identifiers where node_key = ?",
+                               [f"email:{x_email}"]).fetchone()
+        y_now, z_now = (con.execute("select person_id from int_person_map where node_key = ?", [f"customer_id:{c}"])
+                        .fetchone()[0] for c in (y, singles[2][0]))
+        gone = con.execute("select count(*) from int_person_map where node_key = ?", [f"customer_id:{dropped}"]).fetchone()[0]
+        rewritten = con.execute("select count(*) from int_person_map where mapped_as_of_date = '2026-02-28'").fetchone()[0]
+        moved = con.execute("select old_person_id, new_person_id from person_id_history "
+                            "where changed_as_of_date = '2026-02-28'").fetchall()
+    assert rejected == ("shared email",)
+    assert y_now == z_now
+    assert {y_person, z_person} - {y_now} <= {old for old, new in moved if new == y_now}
+    assert gone == 0
+    assert 0 < rewritten < n / 2  # only the changed components were recomputed
+
+    # a smaller max_component_size flags (and splits) the components above it on the next incremental run
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28", "max_component_size": 2})
+    _person_map_equals_full_refresh(paths, tmp_path, "2026-02-28", {"max_component_size": 2})
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from int_person_map where is_identity_flagged").fetchone()[0] > 0

@@ -184,5 +184,34 @@ def test_primary_key_tests_fail_on_a_repeated_or_a_null_key(warehouse, tmp_path)
     # the same tests pass on the intact warehouse
     passed = run_dbt(["test", "--select", "test_name:primary_key"], paths=warehouse)
     tests = [n for n in passed.nodes if n["type"] == "test"]
-    assert len(tests) == 25
+    assert len(tests) == 24
     assert {n["status"] for n in tests} == {"pass"}
+
+
+def test_event_id_test_catches_a_repeat_written_by_the_latest_load(warehouse, tmp_path):
+    """unique_in_latest_load on stg_web__events reads the latest load from the base table and fails when that
+    load repeats an event id of the history; it passes on the intact warehouse."""
+    import shutil
+
+    import duckdb
+
+    from segwarehouse.dbt_runner import DbtRunFailed, run_dbt
+    from segwarehouse.paths import Paths
+
+    broken = Paths(home=warehouse.home, data=tmp_path)
+    (tmp_path / "raw").symlink_to(warehouse.raw, target_is_directory=True)
+    broken.warehouse.parent.mkdir(parents=True)
+    shutil.copy(warehouse.warehouse, broken.warehouse)
+    with duckdb.connect(str(broken.warehouse)) as con:
+        # a copy of an old valid line, as if the newest load had written it again under another line key
+        con.execute("""
+            insert into base_web__event_lines
+            select * replace (line_key || '#copy' as line_key, line_no + 1000000 as line_no,
+                              (select max(loaded_at) from base_web__event_lines) + interval 1 second as loaded_at)
+            from base_web__event_lines where reject_reason is null order by line_key limit 1
+        """)
+    with pytest.raises(DbtRunFailed) as failed:
+        run_dbt(["test", "--select", "test_name:unique_in_latest_load"], paths=broken)
+    assert "unique_in_latest_load_stg_web__events_event_id" in str(failed.value)
+    passed = run_dbt(["test", "--select", "test_name:unique_in_latest_load"], paths=warehouse)
+    assert [n["status"] for n in passed.nodes if n["type"] == "test"] == ["pass"]

@@ -1,6 +1,6 @@
 {#- Every identifier seen in any source, one row per node_key, with whether it is an "actor" (something
     that does things: a CRM contact, a device, or a guest-checkout e-mail) and whether a guard rejected it.
-    node_no is an integer per node for the component search (int_identity_graph): unique, but assigned
+    node_no is an integer per node for the component search (int_person_map): unique, but assigned
     without ordering the 3.4M keys, so not stable between runs (nothing downstream keeps it). -#}
 with identifiers as (
     select 'customer_id:' || customer_id as node_key, true as is_actor from {{ ref('stg_crm__contacts') }}

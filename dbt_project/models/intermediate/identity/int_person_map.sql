@@ -1,43 +1,139 @@
-{#- One row per identifier node with the person it belongs to. person_id = hash of the component's anchor:
-    its smallest customer_id, else smallest guest e-mail, else smallest anonymous_id (so a person keeps its
-    id while new devices are stitched to it). A component larger than max_component_size is not merged
-    blindly: it is flagged and split back into one person per customer_id (a device with exactly one login
-    owner follows that owner; other nodes stand alone). -#}
-with graph as (
-    select node_key, id_type, id_value, is_actor, is_guard_rejected, component_no, component_size
-    from {{ ref('int_identity_graph') }}
+{#- One row per identifier node with the person it belongs to.
+    Components: connected components of the identity graph, found by label propagation over integer node
+    numbers (identity_reach: a recursive CTE on DuckDB, labels pushed to larger numbers only). Most
+    identifiers hang off one other node only (a contact's e-mail and phone, a device that logged in to one
+    account): such a leaf cannot connect two other nodes, so the propagation runs on the core, the nodes
+    linked to two or more others, and leaves take their neighbour's label afterwards.
+    person_id = hash of the component's anchor: its smallest customer_id, else smallest guest e-mail, else
+    smallest anonymous_id (so a person keeps its id while new devices are stitched to it). A component larger
+    than max_component_size is not merged blindly: it is flagged and split back into one person per
+    customer_id (a device with exactly one login owner follows that owner; other nodes stand alone).
+    Incremental on DuckDB: a daily run recomputes only the components whose nodes or links changed
+    (person_map_recompute_prehook); anchor_person_id identifies the component, edge_fingerprint the node's
+    links, previous_person_id and mapped_as_of_date record the run that last rewrote the row. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ person_map_recompute_prehook() }}"
+) }}
+
+with nodes as (
+    select node_no, node_key, id_type, id_value, is_actor, is_guard_rejected
+    from {{ ref('int_identity_nodes') }}
+    where {{ person_map_scope('node_key') }}
+),
+
+-- every link of a recomputed node joins two recomputed nodes (components are closed under links)
+guarded_edges as (
+    select node_a, node_b, link_type
+    from {{ ref('int_identity_edges_guarded') }}
+    where {{ person_map_scope('node_a') }}
+),
+
+edges as (
+    select a.node_no as src, b.node_no as dst
+    from guarded_edges as e
+    inner join nodes as a on a.node_key = e.node_a
+    inner join nodes as b on b.node_key = e.node_b
+),
+
+both_directions as (
+    select src, dst from edges
+    union
+    select dst, src from edges
+),
+
+-- linked nodes with their number of distinct neighbours (a leaf's only neighbour is min(dst))
+degrees as (
+    select src as node_no, count(*) as degree, min(dst) as first_neighbour
+    from both_directions
+    group by src
+),
+
+core_edges as (
+    select both_directions.src, both_directions.dst
+    from both_directions
+    inner join degrees as s on s.node_no = both_directions.src and s.degree > 1
+    inner join degrees as d on d.node_no = both_directions.dst and d.degree > 1
+),
+
+core_linked as (
+    select distinct src as node_no from core_edges
+),
+
+core_reach (node_no, label) as (
+    {{ identity_reach('core_linked', 'core_edges') }}
+),
+
+-- a label per node, the same for every node of a component: core nodes their propagated label (or their
+-- own number), leaves their neighbour's (two leaves linked to each other: the smaller number), unlinked
+-- nodes their own number
+labelled as (
+    select
+        nodes.*,
+        case
+            when degrees.node_no is null then nodes.node_no
+            when degrees.degree > 1 then coalesce(own.label, nodes.node_no)
+            when neighbour.degree > 1 then coalesce(neighbour_reach.label, neighbour.node_no)
+            else least(nodes.node_no, degrees.first_neighbour)
+        end as label
+    from nodes
+    left join degrees on degrees.node_no = nodes.node_no
+    left join core_reach as own on own.node_no = nodes.node_no
+    left join degrees as neighbour on neighbour.node_no = degrees.first_neighbour and degrees.degree = 1
+    left join core_reach as neighbour_reach on neighbour_reach.node_no = neighbour.node_no
+),
+
+components as (
+    select labelled.*, count(*) over (partition by label) as component_size
+    from labelled
 ),
 
 -- the anchor's person_id is hashed once per component (1.1M), not once per node (3.4M)
 anchors as (
     select
-        component_no,
+        label,
         {{ person_id_for("substr(min(case id_type when 'customer_id' then '0' when 'email' then '1' when 'anonymous_id' then '2' else '3' end || node_key), 2)") }} as anchor_person_id
-    from graph
-    group by component_no
+    from components
+    group by label
 ),
 
 login_owner as (
     select node_a as node_key, min(node_b) as owner_key
-    from {{ ref('int_identity_edges_guarded') }}
+    from guarded_edges
     where link_type = 'login'
     group by node_a
     having count(*) = 1
+),
+
+fingerprints as (
+    {{ identity_edge_fingerprints('guarded_edges') }}
+),
+
+previous as (
+    {{ person_map_previous() }}
 )
 
 select
-    graph.node_key,
-    graph.id_type,
-    graph.id_value,
-    graph.is_actor,
-    graph.is_guard_rejected,
-    graph.component_size,
-    graph.component_size > {{ var('max_component_size') }} as is_identity_flagged,
+    components.node_key,
+    components.id_type,
+    components.id_value,
+    components.is_actor,
+    components.is_guard_rejected,
+    components.component_size,
+    components.component_size > {{ var('max_component_size') }} as is_identity_flagged,
     case
-        when graph.component_size > {{ var('max_component_size') }}
-            then {{ person_id_for('coalesce(login_owner.owner_key, graph.node_key)') }}
+        when components.component_size > {{ var('max_component_size') }}
+            then {{ person_id_for('coalesce(login_owner.owner_key, components.node_key)') }}
         else anchors.anchor_person_id
-    end as person_id
-from graph
-inner join anchors on anchors.component_no = graph.component_no
-left join login_owner on login_owner.node_key = graph.node_key
+    end as person_id,
+    anchors.anchor_person_id,
+    coalesce(fingerprints.edge_fingerprint, 0) as edge_fingerprint,
+    previous.previous_person_id,
+    cast('{{ as_of_date() }}' as date) as mapped_as_of_date
+from components
+inner join anchors on anchors.label = components.label
+left join login_owner on login_owner.node_key = components.node_key
+left join fingerprints on fingerprints.node_key = components.node_key
+left join previous on previous.node_key = components.node_key
