@@ -41,7 +41,7 @@ def test_warehouse_daily_builds_validates_and_publishes(deployment):
     runs = _q(deployment.warehouse, "select count(distinct run_id), bool_and(success) from quality.data_quality_runs")[0]
     assert runs == (2, True)
     # the second day was incremental: both days' partitions are loaded once, late events included
-    loaded = _q(deployment.warehouse, "select count(*), count(distinct line_key) from base_web__event_lines")[0]
+    loaded = _q(deployment.warehouse, "select count(*), count(distinct (source_file, line_no)) from base_web__event_lines")[0]
     assert loaded[0] == loaded[1]
     # production builds run the data tests and leave the dbt unit tests to CI (tests/dbt/test_unit_tests.py)
     ran = [r["unique_id"] for r in json.loads((deployment.data / "dbt_target" / "run_results.json").read_text())["results"]]

@@ -184,7 +184,7 @@ def test_primary_key_tests_fail_on_a_repeated_or_a_null_key(warehouse, tmp_path)
     # the same tests pass on the intact warehouse
     passed = run_dbt(["test", "--select", "test_name:primary_key"], paths=warehouse)
     tests = [n for n in passed.nodes if n["type"] == "test"]
-    assert len(tests) == 24
+    assert len(tests) == 25
     assert {n["status"] for n in tests} == {"pass"}
 
 
@@ -206,9 +206,9 @@ def test_event_id_test_catches_a_repeat_written_by_the_latest_load(warehouse, tm
         # a copy of an old valid line, as if the newest load had written it again under another line key
         con.execute("""
             insert into base_web__event_lines
-            select * replace (line_key || '#copy' as line_key, line_no + 1000000 as line_no,
+            select * replace (line_no + 1000000 as line_no,
                               (select max(loaded_at) from base_web__event_lines) + interval 1 second as loaded_at)
-            from base_web__event_lines where reject_reason is null order by line_key limit 1
+            from base_web__event_lines where reject_reason is null order by source_file, line_no limit 1
         """)
     with pytest.raises(DbtRunFailed) as failed:
         run_dbt(["test", "--select", "test_name:unique_in_latest_load"], paths=broken)

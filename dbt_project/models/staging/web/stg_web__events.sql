@@ -9,13 +9,16 @@ with lines as (
 ),
 
 redeliveries as (
-    select line_key from {{ ref('base_web__event_redeliveries') }}
+    select source_file, line_no from {{ ref('base_web__event_redeliveries') }}
 ),
 
 first_copies as (
     select lines.*
     from lines
-    where not exists (select 1 from redeliveries where redeliveries.line_key = lines.line_key)
+    where not exists (
+        select 1 from redeliveries
+        where redeliveries.source_file = lines.source_file and redeliveries.line_no = lines.line_no
+    )
 )
 
 select

@@ -18,7 +18,7 @@
 -- every CTE below reads the base table itself rather than one shared `lines` CTE: DuckDB materializes a CTE
 -- referenced twice, which here meant writing out 20M lines before the look-up
 with valid_lines as (
-    select line_key, event_id, delivery_date, source_file, line_no
+    select event_id, delivery_date, source_file, line_no
     from {{ ref('base_web__event_lines') }}
     where reject_reason is null
 ),
@@ -61,7 +61,7 @@ ranked as (
 {%- endif %}
 
 select
-    line_key,
+    source_file || ':' || line_no as line_key,
     event_id,
     delivery_date,
     source_file,
