@@ -188,9 +188,10 @@ def test_primary_key_tests_fail_on_a_repeated_or_a_null_key(warehouse, tmp_path)
     assert {n["status"] for n in tests} == {"pass"}
 
 
-def test_event_id_test_catches_a_repeat_written_by_the_latest_load(warehouse, tmp_path):
-    """unique_in_latest_load on stg_web__events reads the latest load from the base table and fails when that
-    load repeats an event id of the history; it passes on the intact warehouse."""
+def test_latest_load_key_tests_catch_a_repeat_written_by_the_latest_load(warehouse, tmp_path):
+    """The event line and event id key tests check the latest load (read from the base table): a line the
+    latest load wrote twice fails both, as a small daily load and as a full build (the two plans), and a
+    copy of an old event under a new line number fails the event id test only; all pass intact."""
     import shutil
 
     import duckdb
@@ -202,16 +203,28 @@ def test_event_id_test_catches_a_repeat_written_by_the_latest_load(warehouse, tm
     (tmp_path / "raw").symlink_to(warehouse.raw, target_is_directory=True)
     broken.warehouse.parent.mkdir(parents=True)
     shutil.copy(warehouse.warehouse, broken.warehouse)
-    with duckdb.connect(str(broken.warehouse)) as con:
-        # a copy of an old valid line, as if the newest load had written it again under another line key
-        con.execute("""
-            insert into base_web__event_lines
-            select * replace (line_no + 1000000 as line_no,
-                              (select max(loaded_at) from base_web__event_lines) + interval 1 second as loaded_at)
-            from base_web__event_lines where reject_reason is null order by source_file, line_no limit 1
-        """)
-    with pytest.raises(DbtRunFailed) as failed:
-        run_dbt(["test", "--select", "test_name:unique_in_latest_load"], paths=broken)
-    assert "unique_in_latest_load_stg_web__events_event_id" in str(failed.value)
-    passed = run_dbt(["test", "--select", "test_name:unique_in_latest_load"], paths=warehouse)
-    assert [n["status"] for n in passed.nodes if n["type"] == "test"] == ["pass"]
+    select = ["test", "--select", "test_name:unique_in_latest_load", "test_name:unique_lines_per_file"]
+    line_test = "unique_lines_per_file_base_web__event_lines_line_no"
+    id_test = "unique_in_latest_load_stg_web__events_event_id"
+
+    def failing(change: str) -> set[str]:
+        with duckdb.connect(str(broken.warehouse)) as con:
+            con.execute(change)
+        with pytest.raises(DbtRunFailed) as failed:
+            run_dbt(select, paths=broken)
+        return {t for t in (line_test, id_test) if t in str(failed.value)}
+
+    newest = "(select max(loaded_at) from base_web__event_lines) + interval 1 second"
+    one_line = "from base_web__event_lines where reject_reason is null order by source_file, line_no limit 1"
+    # an old valid event written again by a newer load under another line number: a repeated event id
+    assert failing(f"insert into base_web__event_lines select * replace (line_no + 1000000 as line_no, "
+                   f"{newest} as loaded_at) {one_line}") == {id_test}
+    # the same line (file and number) written twice by the newest load
+    assert failing(f"insert into base_web__event_lines select * replace ({newest} as loaded_at) {one_line}; "
+                   f"insert into base_web__event_lines select * replace ((select max(loaded_at) from "
+                   f"base_web__event_lines) as loaded_at) {one_line}") == {line_test, id_test}
+    # as if one load had written everything (a full build): the group-by plans
+    assert failing("update base_web__event_lines set loaded_at = (select max(loaded_at) from base_web__event_lines)"
+                   ) == {line_test, id_test}
+    passed = run_dbt(select, paths=warehouse)
+    assert sorted(n["status"] for n in passed.nodes if n["type"] == "test") == ["pass", "pass"]

@@ -7,24 +7,16 @@
     pasted in as a constant, so the filter on it reaches the stored table's scan and skips older row groups.
     A group holding a row of the latest load has that load's time as its max: when the latest load wrote
     most of the table (a full build), one group-by is cheaper than collecting its keys first. -#}
-{%- set loads = load_model or model -%}
-{%- set latest_share, latest = 1, none -%}
-{%- if execute -%}
-  {%- set found = run_query("select max(" ~ load_column ~ "), avg(case when " ~ load_column ~ " = (select max("
-        ~ load_column ~ ") from " ~ loads ~ ") then 1.0 else 0.0 end) from " ~ loads).rows[0] -%}
-  {%- set latest, latest_share = found[0], found[1] or 0 -%}
-{%- endif %}
-{%- set latest_load = "(select max(" ~ load_column ~ ") from " ~ loads ~ ")" if latest is none
-      else "cast('" ~ latest ~ "' as timestamp)" %}
-{%- if latest_share > 0.5 %}
+{%- set latest = latest_load(load_model or model, load_column) %}
+{%- if latest.share > 0.5 %}
 select {{ column_name }}, count(*) as n_rows
 from {{ model }}
 group by {{ column_name }}
-having count(*) > 1 and max({{ load_column }}) = {{ latest_load }}
+having count(*) > 1 and max({{ load_column }}) = {{ latest.value }}
 {%- else %}
 with latest as (
     select {{ column_name }} from {{ model }}
-    where {{ load_column }} = {{ latest_load }}
+    where {{ load_column }} = {{ latest.value }}
 )
 
 -- a join from the latest keys, not `in (subquery)`: DuckDB then probes the model's rows against the few keys
