@@ -13,9 +13,9 @@ with identifiers as (
     union all
     select 'email:' || email, true from {{ ref('stg_shop__orders') }} where customer_id is null
     union all
-    select node_a, false from {{ ref('int_identity_edges_guarded') }}
-    union all
-    select node_b, false from {{ ref('int_identity_edges_guarded') }}
+    -- the e-mails and phones that link contacts and orders (node_b of every link but a login); every other
+    -- link end is a customer_id or device already listed above (a third of the rows to group at 1M persons)
+    select node_b, false from {{ ref('int_identity_edges_guarded') }} where link_type <> 'login'
 ),
 
 all_nodes as (
