@@ -44,8 +44,10 @@ def test_incremental_run_equals_full_refresh(incremental_and_full, table):
     con = incremental_and_full
     # every column but the runs' own metadata (loaded_at: when the invocation that wrote a line started;
     # checked_through: the re-delivery check's watermark, the latest loaded_at it saw; previous_person_id and
-    # mapped_as_of_date: the person-map row's id before the run that last rewrote it, and that run's date)
-    bookkeeping = "'loaded_at', 'checked_through', 'previous_person_id', 'mapped_as_of_date'"
+    # mapped_as_of_date: the person-map row's id before the run that last rewrote it, and that run's date;
+    # stats_as_of_date: the run that last computed a person's session figures, checked_through also its
+    # watermark on the event lines' loaded_at)
+    bookkeeping = "'loaded_at', 'checked_through', 'previous_person_id', 'mapped_as_of_date', 'stats_as_of_date'"
     inc, full = (f"select columns(lambda c: c not in ({bookkeeping})) from {db}.{table}"
                  for db in ("inc", "full_refresh"))
     only_inc = con.execute(f"select count(*) from ({inc} except all {full})").fetchone()[0]
@@ -177,45 +179,55 @@ def test_lifetime_totals_drop_a_pair_that_a_rewritten_file_no_longer_holds(landi
                        [f"anonymous_id:{device}"]).fetchone()[0] == 0
 
 
-def _person_map_equals_full_refresh(paths: Paths, tmp_path: Path, day: str, vars: dict | None = None) -> int:
-    """Rebuild int_person_map in full on a copy of the warehouse; assert the incremental map equals it (every
-    column but the run bookkeeping) and return its row count."""
+def _equal_to_full_refresh(paths: Paths, tmp_path: Path, day: str, tables: list[str], vars: dict | None = None) -> int:
+    """Rebuild the given incremental models in full on a copy of the warehouse; assert each equals its
+    incremental version (every column but the run bookkeeping) and return the first one's row count."""
     import shutil
 
     full = Paths(home=paths.home, data=tmp_path / f"full-{day}-{len(list(tmp_path.iterdir()))}")
     (full.data / "warehouse").mkdir(parents=True)
     (full.data / "raw").symlink_to(paths.data / "raw", target_is_directory=True)
     shutil.copy(paths.warehouse, full.warehouse)
-    run_dbt(["run", "--full-refresh", "--select", "int_person_map"], paths=full,
-            vars={"as_of_date": day, **(vars or {})})
+    run_dbt(["run", "--full-refresh", "--select", *tables], paths=full, vars={"as_of_date": day, **(vars or {})})
     con = duckdb.connect()
     con.execute(f"ATTACH '{paths.warehouse}' AS inc (READ_ONLY)")
     con.execute(f"ATTACH '{full.warehouse}' AS full_refresh (READ_ONLY)")
-    inc, ref = (f"select columns(lambda c: c not in ('previous_person_id', 'mapped_as_of_date')) "
-                f"from {db}.int_person_map" for db in ("inc", "full_refresh"))
-    assert con.execute(f"select count(*) from ({inc} except all {ref})").fetchone()[0] == 0
-    assert con.execute(f"select count(*) from ({ref} except all {inc})").fetchone()[0] == 0
-    return con.execute("select count(*) from inc.int_person_map").fetchone()[0]
+    for table in tables:
+        inc, ref = (f"select columns(lambda c: c not in ('previous_person_id', 'mapped_as_of_date', "
+                    f"'stats_as_of_date', 'checked_through')) from {db}.{table}" for db in ("inc", "full_refresh"))
+        assert con.execute(f"select count(*) from ({inc} except all {ref})").fetchone()[0] == 0, table
+        assert con.execute(f"select count(*) from ({ref} except all {inc})").fetchone()[0] == 0, table
+    return con.execute(f"select count(*) from inc.{tables[0]}").fetchone()[0]
 
 
 def test_person_map_recomputes_changed_components_like_a_full_refresh(landing_zone, tmp_path):
-    """The incremental person map equals a full rebuild after a CRM re-delivery that merges two persons, makes
-    an e-mail shared (guard: the component loses that link) and drops a contact, and after a change of
-    max_component_size; the merge is logged in person_id_history and untouched components are not rewritten."""
+    """The incremental person map (and the session figures of the persons it moves) equals a full rebuild after
+    a CRM re-delivery that merges two persons with sessions, makes an e-mail shared (guard: the component
+    loses that link) and drops a contact, and after a change of max_component_size; the merge is logged in
+    person_id_history and untouched components are not rewritten."""
     paths, _ = _four_day_landing_zone(landing_zone, tmp_path / "data")
-    models = ["--select", "+int_person_map", "person_id_history"]
+    models = ["--select", "+int_person_map", "person_id_history", "+int_person_session_stats"]
+    checked = ["int_person_map", "int_person_session_stats"]
     run_dbt(["seed"], paths=paths)
     run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-27"})
     run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        singles = con.execute("""
+        # two customers with sessions in different small components (y, z; z with a phone), and another one's
+        # e-mail (x)
+        candidates = """
             select c.customer_id, c.email, c.phone, m.person_id
             from stg_crm__contacts as c
             inner join int_person_map as m on m.node_key = 'customer_id:' || c.customer_id
-            where c.email is not null and c.phone is not null and c.delivery_date < '2026-02-28'
-              and m.component_size <= 3 and not m.is_identity_flagged
-            order by c.customer_id limit 3
-        """).fetchall()
+            where c.delivery_date < '2026-02-28' and m.component_size <= 3 and not m.is_identity_flagged
+              and {}
+            order by c.customer_id limit 2
+        """
+        with_sessions = "c.customer_id in (select user_id from int_sessions_sessionized)"
+        z = con.execute(candidates.format(f"c.phone is not null and {with_sessions}")).fetchall()[0]
+        y = con.execute(candidates.format(f"{with_sessions} and m.person_id <> '{z[3]}'")).fetchall()[0]
+        x = con.execute(candidates.format("c.email is not null and c.customer_id not in "
+                                          f"('{y[0]}', '{z[0]}')")).fetchall()[0]
+        singles = [x, y, z]
         dropped = con.execute("""
             select customer_id from base_crm__contact_lines where customer_id is not null
             group by customer_id having min(delivery_date) = '2026-02-28' and max(delivery_date) = '2026-02-28'
@@ -235,7 +247,7 @@ def test_person_map_recomputes_changed_components_like_a_full_refresh(landing_zo
     crm.write_text("\n".join([header, *rows]) + "\n")
     run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
 
-    n = _person_map_equals_full_refresh(paths, tmp_path, "2026-02-28")
+    n = _equal_to_full_refresh(paths, tmp_path, "2026-02-28", checked)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         rejected = con.execute("select guard from int_identity_rejected_identifiers where node_key = ?",
                                [f"email:{x_email}"]).fetchone()
@@ -253,6 +265,6 @@ def test_person_map_recomputes_changed_components_like_a_full_refresh(landing_zo
 
     # a smaller max_component_size flags (and splits) the components above it on the next incremental run
     run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28", "max_component_size": 2})
-    _person_map_equals_full_refresh(paths, tmp_path, "2026-02-28", {"max_component_size": 2})
+    _equal_to_full_refresh(paths, tmp_path, "2026-02-28", checked, {"max_component_size": 2})
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         assert con.execute("select count(*) from int_person_map where is_identity_flagged").fetchone()[0] > 0

@@ -4,8 +4,18 @@
     aggregation measured 2.3x slower). Lifetime: sessions, mean length, cart and login
     shares, session days, first and last session, mean visit length (sessions with a page or product view),
     e-mail sessions, preferred device and channel. Last 30/28 days: sessions, mean length, repeat visits
-    (two or more sessions in one calendar week). -#}
-{%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" -%}
+    (two or more sessions in one calendar week).
+    Incremental on DuckDB: a run recomputes the persons whose sessions, identifiers or window days changed
+    (session_stats_recompute_prehook); stats_as_of_date is the as_of_date of the run that computed a row,
+    checked_through the event lines' latest loaded_at then. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ session_stats_recompute_prehook() }}"
+) }}
+-- the pre-hook reads: {{ ref('int_person_map') }} {{ ref('int_web_pair_totals') }} {{ ref('int_sessions_sessionized') }}
+{%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" %}
 with sessions as (
     select
         person_id,
@@ -18,7 +28,7 @@ with sessions as (
         channel,
         case when session_date > {{ as_of }} - 28 then date_trunc('week', session_date) end as recent_week
     from {{ ref('fct_sessions') }}
-    where person_id is not null
+    where person_id is not null and {{ session_stats_scope('person_id') }}
 ),
 
 totals as (
@@ -68,7 +78,9 @@ select
     totals.*,
     devices.preferred_device,
     channels.preferred_channel,
-    coalesce(repeat_visits.is_repeat_visitor, false) as is_repeat_visitor
+    coalesce(repeat_visits.is_repeat_visitor, false) as is_repeat_visitor,
+    {{ as_of }} as stats_as_of_date,
+    (select max(loaded_at) from {{ ref('base_web__event_lines') }}) as checked_through
 from totals
 inner join devices on devices.person_id = totals.person_id
 inner join channels on channels.person_id = totals.person_id
