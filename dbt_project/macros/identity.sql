@@ -157,15 +157,6 @@
 {%- endmacro %}
 
 
-{% macro person_map_scope(column) -%}
-  {#- int_person_map's filter on node keys: the nodes to recompute in an incremental run, all otherwise. -#}
-  {%- if is_incremental() -%}
-  {{ column }} in (select node_key from {{ this.identifier ~ '__recompute' }})
-  {%- else -%}
-  true
-  {%- endif -%}
-{%- endmacro %}
-
 
 {% macro person_map_previous() -%}
   {#- (node_key, previous_person_id) of the rows this run replaces: the recomputed rows (incremental), the

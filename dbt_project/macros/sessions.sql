@@ -98,12 +98,3 @@
   {%- endif -%}
 {%- endmacro %}
 
-
-{% macro session_stats_scope(column) -%}
-  {#- int_person_session_stats' filter on persons: the persons to recompute (incremental), all otherwise. -#}
-  {%- if is_incremental() -%}
-  {{ column }} in (select person_id from {{ this.identifier ~ '__recompute' }})
-  {%- else -%}
-  true
-  {%- endif -%}
-{%- endmacro %}

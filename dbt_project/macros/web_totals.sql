@@ -10,7 +10,7 @@
   {#- Incremental lifetime totals over int_web_activity_daily, one row (or several) per key: the keys with
       daily counts in the re-read delivery partitions, and the stored keys last counted there (a rewritten
       file may have dropped them), go to temp table <model>__recompute and their rows are deleted; the model
-      recomputes them over all their daily counts (web_totals_to_recompute), which equals a full refresh.
+      recomputes them over all their daily counts (recompute_filter), which equals a full refresh.
       key_expr computes the stored key_column from a daily row. -#}
   {%- if is_incremental() -%}
     {%- set since = incremental_since(this, 'last_delivery_date') or '0001-01-01' -%}
@@ -28,10 +28,11 @@
 {%- endmacro %}
 
 
-{% macro web_totals_to_recompute(key_expr) -%}
-  {#- The filter of an incremental totals model: the daily counts of the keys to recompute. -#}
+{% macro recompute_filter(expr, key_column) -%}
+  {#- The filter of a model whose pre-hook collected the keys to recompute in temp table <model>__recompute
+      (column key_column): expr among them in an incremental run, every row otherwise. -#}
   {%- if is_incremental() -%}
-  {{ key_expr }} in (select recompute_key from {{ this.identifier ~ '__recompute' }})
+  {{ expr }} in (select {{ key_column }} from {{ this.identifier ~ '__recompute' }})
   {%- else -%}
   true
   {%- endif -%}

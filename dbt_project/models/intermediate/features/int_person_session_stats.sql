@@ -28,7 +28,7 @@ with sessions as (
         channel,
         case when session_date > {{ as_of }} - 28 then date_trunc('week', session_date) end as recent_week
     from {{ ref('fct_sessions') }}
-    where person_id is not null and {{ session_stats_scope('person_id') }}
+    where person_id is not null and {{ recompute_filter('person_id', 'person_id') }}
 ),
 
 totals as (

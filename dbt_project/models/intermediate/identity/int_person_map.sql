@@ -21,14 +21,14 @@
 with nodes as (
     select node_no, node_key, id_type, id_value, is_actor, is_guard_rejected
     from {{ ref('int_identity_nodes') }}
-    where {{ person_map_scope('node_key') }}
+    where {{ recompute_filter('node_key', 'node_key') }}
 ),
 
 -- every link of a recomputed node joins two recomputed nodes (components are closed under links)
 guarded_edges as (
     select node_a, node_b, link_type
     from {{ ref('int_identity_edges_guarded') }}
-    where {{ person_map_scope('node_a') }}
+    where {{ recompute_filter('node_a', 'node_key') }}
 ),
 
 edges as (

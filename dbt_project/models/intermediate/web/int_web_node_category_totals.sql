@@ -15,5 +15,5 @@ select
     cast(sum(n_category_events) as bigint) as n_category_events,
     max(delivery_date) as last_delivery_date
 from {{ ref('int_web_activity_daily') }}
-where n_category_events > 0 and category is not null and {{ web_totals_to_recompute(node_key) }}
+where n_category_events > 0 and category is not null and {{ recompute_filter(node_key, 'recompute_key') }}
 group by 1, 2

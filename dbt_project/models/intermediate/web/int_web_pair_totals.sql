@@ -24,5 +24,5 @@ select
     cast(sum(n_searches) as bigint) as searches,
     max(delivery_date) as last_delivery_date
 from {{ ref('int_web_activity_daily') }}
-where {{ web_totals_to_recompute(pair_key) }}
+where {{ recompute_filter(pair_key, 'recompute_key') }}
 group by anonymous_id, user_id
