@@ -44,10 +44,11 @@ def test_incremental_run_equals_full_refresh(incremental_and_full, table):
     con = incremental_and_full
     # every column but the runs' own metadata (loaded_at: when the invocation that wrote a line started;
     # checked_through: the re-delivery check's watermark, the latest loaded_at it saw; previous_person_id and
-    # mapped_as_of_date: the person-map row's id before the run that last rewrote it, and that run's date;
-    # stats_as_of_date: the run that last computed a person's session figures, checked_through also its
-    # watermark on the event lines' loaded_at)
-    bookkeeping = "'loaded_at', 'checked_through', 'previous_person_id', 'mapped_as_of_date', 'stats_as_of_date'"
+    # mapped_as_of_date / mapped_at: the person-map row's id before the run that last rewrote it, and that
+    # run's date and start; computed_as_of_date / computed_at: the run that last computed a person's session or
+    # web figures)
+    bookkeeping = ("'loaded_at', 'checked_through', 'previous_person_id', 'mapped_as_of_date', 'mapped_at', "
+                   "'computed_as_of_date', 'computed_at'")
     inc, full = (f"select columns(lambda c: c not in ({bookkeeping})) from {db}.{table}"
                  for db in ("inc", "full_refresh"))
     only_inc = con.execute(f"select count(*) from ({inc} except all {full})").fetchone()[0]
@@ -193,8 +194,8 @@ def _equal_to_full_refresh(paths: Paths, tmp_path: Path, day: str, tables: list[
     con.execute(f"ATTACH '{paths.warehouse}' AS inc (READ_ONLY)")
     con.execute(f"ATTACH '{full.warehouse}' AS full_refresh (READ_ONLY)")
     for table in tables:
-        inc, ref = (f"select columns(lambda c: c not in ('previous_person_id', 'mapped_as_of_date', "
-                    f"'stats_as_of_date', 'checked_through')) from {db}.{table}" for db in ("inc", "full_refresh"))
+        inc, ref = (f"select columns(lambda c: c not in ('previous_person_id', 'mapped_as_of_date', 'mapped_at', "
+                    f"'computed_as_of_date', 'computed_at')) from {db}.{table}" for db in ("inc", "full_refresh"))
         assert con.execute(f"select count(*) from ({inc} except all {ref})").fetchone()[0] == 0, table
         assert con.execute(f"select count(*) from ({ref} except all {inc})").fetchone()[0] == 0, table
     return con.execute(f"select count(*) from inc.{tables[0]}").fetchone()[0]
@@ -206,8 +207,8 @@ def test_person_map_recomputes_changed_components_like_a_full_refresh(landing_zo
     loses that link) and drops a contact, and after a change of max_component_size; the merge is logged in
     person_id_history and untouched components are not rewritten."""
     paths, _ = _four_day_landing_zone(landing_zone, tmp_path / "data")
-    models = ["--select", "+int_person_map", "person_id_history", "+int_person_session_stats"]
-    checked = ["int_person_map", "int_person_session_stats"]
+    models = ["--select", "+int_person_map", "person_id_history", "+int_person_web_activity"]
+    checked = ["int_person_map", "int_person_session_stats", "int_person_web_activity"]
     run_dbt(["seed"], paths=paths)
     run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-27"})
     run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})

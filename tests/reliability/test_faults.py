@@ -145,12 +145,12 @@ def scenario(landing_zone: Paths, warehouse: Paths, tmp_path_factory) -> dict:
             with duckdb.connect(str(paths.warehouse), read_only=True) as con:  # opens, WAL replayed
                 con.execute("select count(*) from information_schema.tables").fetchone()
         p.run("build", "--date", DAY)
-        # loaded_at records when a line was written, checked_through a watermark on it (re-delivery check,
-        # session figures),
-        # previous_person_id / mapped_as_of_date the run that last rewrote a person-map row, stats_as_of_date
-        # the run that last computed a person's session figures (run metadata; the reference was built in one
-        # run): everything else must be identical
-        load_metadata = ("loaded_at", "checked_through", "previous_person_id", "mapped_as_of_date", "stats_as_of_date")
+        # loaded_at records when a line was written, checked_through the re-delivery check's watermark,
+        # previous_person_id / mapped_as_of_date / mapped_at the run that last rewrote a person-map row,
+        # computed_as_of_date / computed_at the run that last computed a person's session or web figures (run
+        # metadata; the reference was built in one run): everything else must be identical
+        load_metadata = ("loaded_at", "checked_through", "previous_person_id", "mapped_as_of_date", "mapped_at",
+                         "computed_as_of_date", "computed_at")
         out["warehouse"] = _fingerprint(paths.warehouse, WAREHOUSE_TABLES, exclude=load_metadata)
         out["reference"] = _fingerprint(warehouse.warehouse, WAREHOUSE_TABLES, exclude=load_metadata)
         p.run("gate", "--date", DAY)

@@ -5,16 +5,17 @@
     shares, session days, first and last session, mean visit length (sessions with a page or product view),
     e-mail sessions, preferred device and channel. Last 30/28 days: sessions, mean length, repeat visits
     (two or more sessions in one calendar week).
-    Incremental on DuckDB: a run recomputes the persons whose sessions, identifiers or window days changed
-    (session_stats_recompute_prehook); stats_as_of_date is the as_of_date of the run that computed a row,
-    checked_through the event lines' latest loaded_at then. -#}
+    Incremental on DuckDB: a run recomputes the persons whose sessions, identifiers or window days (28, 30)
+    changed (person_features_recompute_prehook; computed_as_of_date and computed_at record the run that
+    computed a row). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ session_stats_recompute_prehook() }}"
+    pre_hook="{{ person_features_recompute_prehook([28, 30], ref('int_sessions_sessionized'), 'session_start_at') }}"
 ) }}
 -- the pre-hook reads: {{ ref('int_person_map') }} {{ ref('int_web_pair_totals') }} {{ ref('int_sessions_sessionized') }}
+-- {{ ref('base_web__event_lines') }}
 {%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" %}
 with sessions as (
     select
@@ -79,8 +80,7 @@ select
     devices.preferred_device,
     channels.preferred_channel,
     coalesce(repeat_visits.is_repeat_visitor, false) as is_repeat_visitor,
-    {{ as_of }} as stats_as_of_date,
-    (select max(loaded_at) from {{ ref('base_web__event_lines') }}) as checked_through
+    {{ person_features_bookkeeping() }}
 from totals
 inner join devices on devices.person_id = totals.person_id
 inner join channels on channels.person_id = totals.person_id

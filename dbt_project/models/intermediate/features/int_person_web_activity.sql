@@ -3,13 +3,25 @@
     browsing counts. Lifetime counts add up the totals of the person's identifier pairs and attribution
     nodes (int_web_pair_totals, int_web_node_category_totals; incremental); windowed counts read the daily
     activity of the last 60 days (int_web_activity_daily); session figures come from int_person_session_stats;
-    only cart abandonment reads events, those of the last 30 days. So a daily run's cost follows the
-    population and the window, not the length of the history. -#}
+    only cart abandonment reads events, those of the last 30 days.
+    Incremental on DuckDB: a run recomputes the persons whose events, identifiers, session figures or window
+    days changed (person_features_recompute_prehook). The windows, in days before as_of_date whose events
+    change a figure when as_of_date moves: 0 and 1 (a cart becomes 24 hours old), 7 and 8 (the 8-day flag
+    on event_at), 28, 29 and 30 (28-day counts, the 30-day cart window on event_at, 30-day counts), 60. The
+    persons whose session figures were recomputed are recomputed here too (the same criteria select them
+    today; naming them keeps this model right if the session figures gain a window). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ person_features_recompute_prehook([0, 1, 7, 8, 28, 29, 30, 60], ref('int_web_activity_daily'), 'event_date', \"select person_id from \" ~ ref('int_person_session_stats') ~ \" where computed_at > {watermark}\") }}"
+) }}
 {%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" -%}
-{%- set as_of_end = "(cast('" ~ as_of_date() ~ "' as date) + interval 1 day)" -%}
+{%- set as_of_end = "(cast('" ~ as_of_date() ~ "' as date) + interval 1 day)" %}
+-- the pre-hook reads: {{ ref('base_web__event_lines') }}
 with person_map as (
     select node_key, person_id from {{ ref('int_person_map') }}
-    where id_type in ('customer_id', 'anonymous_id')
+    where id_type in ('customer_id', 'anonymous_id') and {{ recompute_filter('person_id', 'person_id') }}
 ),
 
 pairs as (
@@ -108,7 +120,7 @@ carts as (
         ) as next_purchase_at,
         event_type
     from {{ ref('fct_events') }}
-    where person_id is not null
+    where person_id is not null and {{ recompute_filter('person_id', 'person_id') }}
       and event_type in ('add_to_cart', 'purchase')
       and event_at > {{ as_of_end }} - interval 30 day
 ),
@@ -138,7 +150,8 @@ select
     coalesce(sessions.is_repeat_visitor, false) as is_repeat_visitor,
     interest.product_interest_category,
     coalesce(abandonment.abandoned_carts_30d, 0) as abandoned_carts_30d,
-    coalesce(abandonment.has_abandoned_cart, false) as has_abandoned_cart
+    coalesce(abandonment.has_abandoned_cart, false) as has_abandoned_cart,
+    {{ person_features_bookkeeping() }}
 from event_stats
 left join sessions on sessions.person_id = event_stats.person_id
 left join categories on categories.person_id = event_stats.person_id

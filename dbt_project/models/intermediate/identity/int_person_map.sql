@@ -10,7 +10,8 @@
     customer_id (a device with exactly one login owner follows that owner; other nodes stand alone).
     Incremental on DuckDB: a daily run recomputes only the components whose nodes or links changed
     (person_map_recompute_prehook); anchor_person_id identifies the component, edge_fingerprint the node's
-    links, previous_person_id and mapped_as_of_date record the run that last rewrote the row. -#}
+    links, previous_person_id, mapped_as_of_date and mapped_at (when its dbt invocation started) record the
+    run that last rewrote the row. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -131,7 +132,8 @@ select
     anchors.anchor_person_id,
     coalesce(fingerprints.edge_fingerprint, 0) as edge_fingerprint,
     previous.previous_person_id,
-    cast('{{ as_of_date() }}' as date) as mapped_as_of_date
+    cast('{{ as_of_date() }}' as date) as mapped_as_of_date,
+    {{ load_timestamp() }} as mapped_at
 from components
 inner join anchors on anchors.label = components.label
 left join login_owner on login_owner.node_key = components.node_key

@@ -1,0 +1,81 @@
+{% macro person_features_recompute_prehook(windows, dated_relation, dated_column, also_changed=none) -%}
+  {#- Pre-hook of an incremental per-person feature model (DuckDB; one row per person_id, bookkeeping columns
+      computed_as_of_date and computed_at, see person_features_bookkeeping): only the persons whose figures
+      can have changed are recomputed, into temp table <model>__recompute, and their rows deleted:
+      * persons of every identifier pair of a device with event lines loaded after the table was last
+        computed (loaded_at > computed_at: both are dbt invocation start times): new or re-delivered events,
+        and the sessions the sessionization re-split, whichever pair each is attributed by;
+      * persons of the person-map rows rewritten since then (mapped_at > computed_at), and the ids those rows
+        had before (merges, splits);
+      * persons with rows of dated_relation (user_id, anonymous_id, dated_column) on a day that left one of
+        the windows (days before as_of_date) since the table's as_of_date: (computed - w, as_of - w] per w;
+      * also_changed: SQL of further person ids (the rows an input model rewrote since then).
+      A run for an earlier date than the table's recomputes everyone. Watermarks instead of "this run" keep a
+      run after an interrupted one right. Rows of persons no longer in the person map are deleted too. The
+      rest keeps its figures, which equals a full refresh. -#}
+  {%- if is_incremental() -%}
+    {%- set recompute = this.identifier ~ '__recompute' -%}
+    {%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" -%}
+    {%- if 'computed_as_of_date' not in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
+      {{ exceptions.raise_compiler_error(this ~ " was built by an earlier version without change tracking: rebuild it once with --full-refresh --select " ~ this.identifier) }}
+    {%- endif -%}
+    {%- set state = run_query("select max(computed_as_of_date), max(computed_at) from " ~ this).rows[0] -%}
+    {%- set computed, computed_at = state[0], state[1] -%}
+    {%- if computed is none or computed_at is none or (computed | string) > as_of_date() -%}
+    create or replace temp table {{ recompute }} as
+    select distinct person_id from {{ ref('int_person_map') }};
+    {%- else -%}
+    {%- set since = "cast('" ~ computed ~ "' as date)" -%}
+    {%- set watermark = "cast('" ~ computed_at ~ "' as timestamp)" -%}
+    create or replace temp table {{ recompute }} as
+    with person_map as (
+        select node_key, person_id from {{ ref('int_person_map') }}
+        where id_type in ('customer_id', 'anonymous_id')
+    ),
+
+    loaded_devices as (
+        select distinct {{ device_key() }} as device_key
+        from {{ ref('base_web__event_lines') }}
+        where loaded_at > {{ watermark }} and reject_reason is null
+    ),
+
+    touched_nodes as (
+        select {{ web_node_key('pairs.user_id', 'pairs.anonymous_id') }} as node_key
+        from {{ ref('int_web_pair_totals') }} as pairs
+        inner join loaded_devices
+            on loaded_devices.device_key = coalesce('anonymous_id:' || pairs.anonymous_id, 'customer_id:' || pairs.user_id)
+        union
+        -- rows of the days that left a window (a constant range on the stored column skips older row groups)
+        select {{ web_node_key('user_id', 'anonymous_id') }}
+        from {{ dated_relation }}
+        where {% for w in windows %}{{ 'or ' if not loop.first }}({{ dated_column }} >= {{ since }} - {{ w - 1 }} and {{ dated_column }} < {{ as_of }} - {{ w - 1 }})
+          {% endfor %}
+    )
+
+    select person_map.person_id
+    from touched_nodes inner join person_map on person_map.node_key = touched_nodes.node_key
+    union
+    select person_id from {{ ref('int_person_map') }} where mapped_at > {{ watermark }}
+    union
+    select previous_person_id from {{ ref('int_person_map') }}
+    where mapped_at > {{ watermark }} and previous_person_id is not null
+    {%- if also_changed %}
+    union
+    {{ also_changed | replace('{watermark}', watermark) }}
+    {%- endif %};
+    {%- endif %}
+    delete from {{ this }}
+    where person_id in (select person_id from {{ recompute }})
+       or person_id not in (select person_id from {{ ref('int_person_map') }})
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}
+
+
+{% macro person_features_bookkeeping() -%}
+  {#- The columns person_features_recompute_prehook reads back: the run's as_of_date and when its dbt
+      invocation started (the loaded_at / mapped_at of what it read). -#}
+    cast('{{ as_of_date() }}' as date) as computed_as_of_date,
+    {{ load_timestamp() }} as computed_at
+{%- endmacro %}
