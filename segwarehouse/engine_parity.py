@@ -17,8 +17,9 @@ PARITY_TABLES: dict[str, str] = {
     "int_person_map": "node_key",
 }
 
-# engine-specific columns: a hash each engine computes with its own function, for change detection only
-ENGINE_SPECIFIC_COLUMNS: frozenset[str] = frozenset({"edge_fingerprint"})
+# columns not compared: a hash each engine computes with its own function (change detection only), and the
+# start time of the dbt invocation that wrote a person-map row (the engines build in separate invocations)
+ENGINE_SPECIFIC_COLUMNS: frozenset[str] = frozenset({"edge_fingerprint", "mapped_at"})
 
 
 @dataclass
