@@ -157,7 +157,6 @@
 {%- endmacro %}
 
 
-
 {% macro person_map_previous() -%}
   {#- (node_key, previous_person_id) of the rows this run replaces: the recomputed rows (incremental), the
       whole stored map (full refresh: DuckDB still holds it while the new table is built, Spark copied it

@@ -32,5 +32,3 @@
 {% macro device_key() -%}
   coalesce('anonymous_id:' || anonymous_id, 'customer_id:' || user_id)
 {%- endmacro %}
-
-
