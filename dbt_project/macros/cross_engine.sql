@@ -62,6 +62,14 @@
 {%- endmacro %}
 
 
+{% macro sorted_distinct_list(column) -%}
+  {#- Aggregate: the distinct non-null values of column as a sorted list (array on Spark). -#}
+  {{ return(adapter.dispatch('sorted_distinct_list', 'segwarehouse')(column)) }}
+{%- endmacro %}
+{% macro default__sorted_distinct_list(column) -%}list_sort(list(distinct {{ column }}) filter (where {{ column }} is not null)){%- endmacro %}
+{% macro spark__sorted_distinct_list(column) -%}array_sort(collect_set({{ column }})){%- endmacro %}
+
+
 {% macro in_subquery(expr, subquery, column) -%}
   {#- expr in (subquery); Spark allows IN-subqueries only in WHERE, so there the (small) set is collected
       into an array by a scalar subquery. Null semantics are the same (null when expr is null). -#}

@@ -1,10 +1,10 @@
-{% macro person_features_recompute_prehook(windows, dated_relation, dated_column, also_changed=none) -%}
+{% macro person_features_recompute_prehook(windows=[], dated_relation=none, dated_column=none, also_changed=none, web_events=true) -%}
   {#- Pre-hook of an incremental per-person feature model (DuckDB; one row per person_id, bookkeeping columns
       computed_as_of_date and computed_at, see person_features_bookkeeping): only the persons whose figures
       can have changed are recomputed, into temp table <model>__recompute, and their rows deleted:
-      * persons of every identifier pair of a device with event lines loaded after the table was last
-        computed (loaded_at > computed_at: both are dbt invocation start times): new or re-delivered events,
-        and the sessions the sessionization re-split, whichever pair each is attributed by;
+      * web_events: persons of every identifier pair of a device with event lines loaded after the table was
+        last computed (loaded_at > computed_at: both are dbt invocation start times): new or re-delivered
+        events, and the sessions the sessionization re-split, whichever pair each is attributed by;
       * persons of the person-map rows rewritten since then (mapped_at > computed_at), and the ids those rows
         had before (merges, splits);
       * persons with rows of dated_relation (user_id, anonymous_id, dated_column) on a day that left one of
@@ -28,33 +28,39 @@
     {%- set since = "cast('" ~ computed ~ "' as date)" -%}
     {%- set watermark = "cast('" ~ computed_at ~ "' as timestamp)" -%}
     create or replace temp table {{ recompute }} as
+    {%- if web_events or dated_relation is not none %}
     with person_map as (
         select node_key, person_id from {{ ref('int_person_map') }}
         where id_type in ('customer_id', 'anonymous_id')
     ),
 
-    loaded_devices as (
-        select distinct {{ device_key() }} as device_key
-        from {{ ref('base_web__event_lines') }}
-        where loaded_at > {{ watermark }} and reject_reason is null
-    ),
-
     touched_nodes as (
+        {%- if web_events %}
         select {{ web_node_key('pairs.user_id', 'pairs.anonymous_id') }} as node_key
         from {{ ref('int_web_pair_totals') }} as pairs
-        inner join loaded_devices
+        inner join (
+            select distinct {{ device_key() }} as device_key
+            from {{ ref('base_web__event_lines') }}
+            where loaded_at > {{ watermark }} and reject_reason is null
+        ) as loaded_devices
             on loaded_devices.device_key = coalesce('anonymous_id:' || pairs.anonymous_id, 'customer_id:' || pairs.user_id)
+        {%- endif %}
+        {%- if web_events and dated_relation is not none %}
         union
+        {%- endif %}
+        {%- if dated_relation is not none %}
         -- rows of the days that left a window (a constant range on the stored column skips older row groups)
         select {{ web_node_key('user_id', 'anonymous_id') }}
         from {{ dated_relation }}
         where {% for w in windows %}{{ 'or ' if not loop.first }}({{ dated_column }} >= {{ since }} - {{ w - 1 }} and {{ dated_column }} < {{ as_of }} - {{ w - 1 }})
           {% endfor %}
+        {%- endif %}
     )
 
     select person_map.person_id
     from touched_nodes inner join person_map on person_map.node_key = touched_nodes.node_key
     union
+    {%- endif %}
     select person_id from {{ ref('int_person_map') }} where mapped_at > {{ watermark }}
     union
     select previous_person_id from {{ ref('int_person_map') }}
@@ -78,4 +84,22 @@
       invocation started (the loaded_at / mapped_at of what it read). -#}
     cast('{{ as_of_date() }}' as date) as computed_as_of_date,
     {{ load_timestamp() }} as computed_at
+{%- endmacro %}
+
+
+{% macro contact_persons_changed_since() -%}
+  {#- also_changed of int_person_contacts_aggregated (DuckDB, incremental only; {watermark} is filled in by the
+      pre-hook): the persons of customers with contact lines loaded since, and the stored persons one of whose
+      contacts' versions came from a file loaded again since (a re-delivered file may no longer hold it). -#}
+    select person_map.person_id
+    from (
+        select distinct customer_id from {{ ref('base_crm__contact_lines') }}
+        where loaded_at > {watermark} and customer_id is not null
+    ) as loaded
+    inner join {{ ref('int_person_map') }} as person_map on person_map.node_key = 'customer_id:' || loaded.customer_id
+    union
+    select person_id from {{ this }}
+    where list_has_any(contact_files, (
+        select coalesce(list(distinct source_file), []) from {{ ref('base_crm__contact_lines') }} where loaded_at > {watermark}
+    ))
 {%- endmacro %}

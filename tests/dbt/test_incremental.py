@@ -12,7 +12,7 @@ from segwarehouse.paths import Paths
 
 TABLES = ["stg_web__events", "base_web__event_redeliveries", "fct_events", "int_sessions_sessionized",
           "int_web_activity_daily", "int_web_pair_totals", "int_web_node_category_totals", "int_person_session_stats",
-          "int_person_web_activity", "int_person_browsing_behaviour", "int_person_visit_rhythm",
+          "int_person_web_activity", "int_person_contacts_aggregated", "int_person_browsing_behaviour", "int_person_visit_rhythm",
           "fct_sessions", "fct_orders", "int_person_map", "int_quarantine_rows", "dim_user_profile",
           "stg_crm__contacts", "stg_shop__orders", "stg_shop__order_items", "int_source_load_audit"]
 
@@ -207,8 +207,9 @@ def test_person_map_recomputes_changed_components_like_a_full_refresh(landing_zo
     loses that link) and drops a contact, and after a change of max_component_size; the merge is logged in
     person_id_history and untouched components are not rewritten."""
     paths, _ = _four_day_landing_zone(landing_zone, tmp_path / "data")
-    models = ["--select", "+int_person_map", "person_id_history", "+int_person_web_activity"]
-    checked = ["int_person_map", "int_person_session_stats", "int_person_web_activity"]
+    models = ["--select", "+int_person_map", "person_id_history", "+int_person_web_activity",
+              "+int_person_contacts_aggregated"]
+    checked = ["int_person_map", "int_person_session_stats", "int_person_web_activity", "int_person_contacts_aggregated"]
     run_dbt(["seed"], paths=paths)
     run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-27"})
     run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
@@ -269,3 +270,46 @@ def test_person_map_recomputes_changed_components_like_a_full_refresh(landing_zo
     _equal_to_full_refresh(paths, tmp_path, "2026-02-28", checked, {"max_component_size": 2})
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         assert con.execute("select count(*) from int_person_map where is_identity_flagged").fetchone()[0] > 0
+
+
+def test_contact_figures_fall_back_to_the_older_version_when_a_redelivery_drops_the_newest(landing_zone, tmp_path):
+    """A CRM re-delivery that no longer holds a customer's newest version (same e-mail and phone, so the person
+    map keeps its rows) makes the incremental contact figures fall back to the older version, as a full
+    rebuild does; the persons whose contacts did not change keep their rows."""
+    paths, _ = _four_day_landing_zone(landing_zone, tmp_path / "data")
+    models = ["--select", "+int_person_contacts_aggregated"]
+    with duckdb.connect() as con:
+        older = paths.raw / "crm" / "contacts" / "date=2026-02-20" / "contacts.csv"
+        customer, city = con.execute(f"""
+            select customer_id, city from read_csv('{older}', all_varchar = true)
+            where email is not null and city is not null and customer_id not like 'CX%'
+            order by customer_id limit 1
+        """).fetchone()
+    crm = paths.raw / "crm" / "contacts" / "date=2026-02-28" / "contacts.csv"
+    original = crm.read_text()
+    line = next(r for r in older.read_text().splitlines() if r.startswith(customer + ","))
+    fields = line.split(",")
+    fields[7], fields[14] = "Newtown", "2026-02-28T12:00:00Z"  # city, updated_at
+    crm.write_text(original + ",".join(fields) + "\n")
+    run_dbt(["seed"], paths=paths)
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-27"})
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
+
+    def figures() -> tuple:
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            return con.execute("""
+                select a.city, m.mapped_at, a.computed_at,
+                       (select count(*) from int_person_contacts_aggregated where computed_at = a.computed_at)
+                from int_person_contacts_aggregated as a
+                inner join int_person_map as m on m.person_id = a.person_id and m.node_key = 'customer_id:' || ?
+            """, [customer]).fetchone()
+
+    city_before, mapped_before, computed_before, _ = figures()
+    assert city_before == "Newtown"
+    crm.write_text(original)  # re-delivered without the new version
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
+    city_after, mapped_after, computed_after, recomputed = figures()
+    assert (city_after, mapped_after) == (city, mapped_before)  # older version; the map did not change
+    assert computed_after > computed_before
+    n = _equal_to_full_refresh(paths, tmp_path, "2026-02-28", ["int_person_contacts_aggregated"])
+    assert 0 < recomputed < n / 10

@@ -216,9 +216,10 @@ def test_latest_load_key_tests_catch_a_repeat_written_by_the_latest_load(warehou
 
     newest = "(select max(loaded_at) from base_web__event_lines) + interval 1 second"
     one_line = "from base_web__event_lines where reject_reason is null order by source_file, line_no limit 1"
-    # an old valid event written again by a newer load under another line number: a repeated event id
+    # an old valid event written again by a newer load under another line number, in another delivery
+    # partition: a repeated event id (the test looks it up in both partitions)
     assert failing(f"insert into base_web__event_lines select * replace (line_no + 1000000 as line_no, "
-                   f"{newest} as loaded_at) {one_line}") == {id_test}
+                   f"delivery_date + 1 as delivery_date, {newest} as loaded_at) {one_line}") == {id_test}
     # the same line (file and number) written twice by the newest load
     assert failing(f"insert into base_web__event_lines select * replace ({newest} as loaded_at) {one_line}; "
                    f"insert into base_web__event_lines select * replace ((select max(loaded_at) from "

@@ -1,13 +1,38 @@
 {#- One row per registered person: CRM attributes of the person's primary (smallest) customer_id, with
-    merged facts over all the person's contacts (earliest signup, consent only if every contact consents). -#}
-{%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" -%}
-with contacts as (
+    merged facts over all the person's contacts (earliest signup, consent only if every contact consents).
+    Nothing here depends on as_of_date (the profile derives age from birth_date).
+    Incremental on DuckDB: a run recomputes the persons whose person-map rows were rewritten, whose customers
+    have contact lines loaded since the table was computed (new versions), or one of whose contacts' current
+    version came from a file loaded again since then (a re-delivery without that line falls back to an older
+    version: contact_files lists the files of the versions a row was computed from). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ person_features_recompute_prehook(web_events=false, also_changed=contact_persons_changed_since()) }}"
+) }}
+-- an incremental run ranks the contact versions of the recomputed persons' customers only, as
+-- {{ ref('stg_crm__contacts') }} does for all (a window over every contact line cost 0.6 s at 1M persons)
+with person_map as (
+    select node_key, person_id from {{ ref('int_person_map') }}
+    where id_type = 'customer_id' and {{ recompute_filter('person_id', 'person_id') }}
+),
+
+current_contacts as (
+    {%- if is_incremental() %}
+    {{ latest_contact_versions(ref('base_crm__contact_lines'),
+        "customer_id in (select substr(node_key, 13) from person_map)") | indent(4) }}
+    {%- else %}
+    select * from {{ ref('stg_crm__contacts') }}
+    {%- endif %}
+),
+
+contacts as (
     select
         person_map.person_id,
-        contacts.*
-    from {{ ref('stg_crm__contacts') }} as contacts
-    inner join {{ ref('int_person_map') }} as person_map
-        on person_map.node_key = 'customer_id:' || contacts.customer_id
+        current_contacts.*
+    from current_contacts
+    inner join person_map on person_map.node_key = 'customer_id:' || current_contacts.customer_id
 ),
 
 merged as (
@@ -18,7 +43,8 @@ merged as (
         min(signup_at) as signup_at,
         bool_and(has_marketing_consent) as has_marketing_consent,
         min(email) as any_email,
-        min(phone) as any_phone
+        min(phone) as any_phone,
+        {{ sorted_distinct_list('source_file') }} as contact_files
     from contacts
     group by person_id
 )
@@ -33,8 +59,7 @@ select
     coalesce(primary_contact.phone, merged.any_phone) as phone,
     primary_contact.first_name,
     primary_contact.last_name,
-    case when {{ years_between('primary_contact.birth_date', as_of) }} between 0 and 120
-         then {{ years_between('primary_contact.birth_date', as_of) }}::integer end as age,
+    primary_contact.birth_date,
     primary_contact.gender,
     coalesce(primary_contact.city, 'unknown') as city,
     coalesce(primary_contact.country, 'unknown') as country,
@@ -43,7 +68,9 @@ select
         when primary_contact.loyalty_tier in ('none', 'bronze', 'silver', 'gold', 'platinum') then primary_contact.loyalty_tier
         else 'none'
     end as loyalty_tier,
-    coalesce(primary_contact.interests, 'unknown') as interests
+    coalesce(primary_contact.interests, 'unknown') as interests,
+    merged.contact_files,
+    {{ person_features_bookkeeping() }}
 from merged
 inner join contacts as primary_contact
     on primary_contact.person_id = merged.person_id and primary_contact.customer_id = merged.primary_customer_id

@@ -47,7 +47,8 @@ joined as (
         contacts.phone,
         contacts.first_name,
         contacts.last_name,
-        contacts.age,
+        case when {{ years_between('contacts.birth_date', as_of) }} between 0 and 120
+             then {{ years_between('contacts.birth_date', as_of) }}::integer end as age,
         coalesce(contacts.gender, 'unknown') as gender,
         coalesce(contacts.city, 'unknown') as city,
         coalesce(contacts.country, 'unknown') as country,
