@@ -74,9 +74,10 @@ CASES: list[tuple[str, str, list[str] | None, dict[int, str]]] = [
         _contact("CX09", consent="maybe"),
         _contact("CX10", updated="2026-13-45T99:00:00Z"),
         _contact("CX11", birth="31/12/1980"),
+        _contact("CX12", first='Anna, "Mia"', city="Washington, D.C."),  # quoted fields: comma, doubled quote
     ], {2: "good:CX01", 3: "good:CX02", 4: "good:CX03", 5: "good:CX04", 6: "unparseable updated_at",
         7: "malformed line: 3 fields", 8: "malformed line: unbalanced double quote", 9: "missing customer_id",
-        10: "good:CX09", 11: "unparseable updated_at", 12: "good:CX11"}),
+        10: "good:CX09", 11: "unparseable updated_at", 12: "good:CX11", 13: "good:CX12"}),
     ("crm/contacts", "missing_column.csv", [
         CONTACTS.replace(",gender", ""),
         _contact("CX20").replace(",F,", ",", 1),
@@ -182,10 +183,11 @@ def test_each_line_is_good_or_quarantined_with_its_rule(bad_zone, folder, name, 
 def test_values_arrive_verbatim(bad_zone):
     _, con = bad_zone
     rows = dict(con.execute("select customer_id, first_name || '|' || last_name || '|' || city || '|' || email "
-                            "from stg_crm__contacts where customer_id in ('CX01', 'CX02', 'CX03', 'CX30')").fetchall())
+                            "from stg_crm__contacts where customer_id in ('CX01', 'CX02', 'CX03', 'CX12', 'CX30')").fetchall())
     assert rows["CX01"] == f"{UNICODE_FIRST}|{UNICODE_LAST}|{UNICODE_CITY}|zoë.😀@exämple.com"
     assert rows["CX02"] == f"{SQL_1}|{SQL_2}|Berlin|{SQL_2}@example.com"
     assert rows["CX03"] == f"{LONG}|{LONG}|{LONG}|x@example.com"
+    assert rows["CX12"] == 'Anna, "Mia"|Lee|Washington, D.C.|x@example.com'
     assert rows["CX30"].startswith("Ann|O'Brien|")
     # the tables the SQL-looking strings name still exist and hold rows
     assert con.execute("select count(*) from stg_crm__contacts").fetchone()[0] > 200
