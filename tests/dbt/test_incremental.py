@@ -274,8 +274,8 @@ def test_person_map_recomputes_changed_components_like_a_full_refresh(landing_zo
 
 def test_contact_figures_fall_back_to_the_older_version_when_a_redelivery_drops_the_newest(landing_zone, tmp_path):
     """A CRM re-delivery that no longer holds a customer's newest version (same e-mail and phone, so the person
-    map keeps its rows) makes the incremental contact figures fall back to the older version, as a full
-    rebuild does; the persons whose contacts did not change keep their rows."""
+    map keeps its rows) makes the incremental contacts (stg_crm__contacts) and contact figures fall back to
+    the older version, as a full rebuild does; the persons whose contacts did not change keep their rows."""
     paths, _ = _four_day_landing_zone(landing_zone, tmp_path / "data")
     models = ["--select", "+int_person_contacts_aggregated"]
     with duckdb.connect() as con:
@@ -311,5 +311,5 @@ def test_contact_figures_fall_back_to_the_older_version_when_a_redelivery_drops_
     city_after, mapped_after, computed_after, recomputed = figures()
     assert (city_after, mapped_after) == (city, mapped_before)  # older version; the map did not change
     assert computed_after > computed_before
-    n = _equal_to_full_refresh(paths, tmp_path, "2026-02-28", ["int_person_contacts_aggregated"])
+    n = _equal_to_full_refresh(paths, tmp_path, "2026-02-28", ["int_person_contacts_aggregated", "stg_crm__contacts"])
     assert 0 < recomputed < n / 10

@@ -11,19 +11,16 @@
     on_schema_change='fail',
     pre_hook="{{ person_features_recompute_prehook(web_events=false, also_changed=contact_persons_changed_since()) }}"
 ) }}
--- an incremental run ranks the contact versions of the recomputed persons' customers only, as
--- {{ ref('stg_crm__contacts') }} does for all (a window over every contact line cost 0.6 s at 1M persons)
+-- the pre-hook reads: {{ ref('base_crm__contact_lines') }}
 with person_map as (
     select node_key, person_id from {{ ref('int_person_map') }}
     where id_type = 'customer_id' and {{ recompute_filter('person_id', 'person_id') }}
 ),
 
 current_contacts as (
-    {%- if is_incremental() %}
-    {{ latest_contact_versions(ref('base_crm__contact_lines'),
-        "customer_id in (select substr(node_key, 13) from person_map)") | indent(4) }}
-    {%- else %}
     select * from {{ ref('stg_crm__contacts') }}
+    {%- if is_incremental() %}
+    where customer_id in (select substr(node_key, 13) from person_map)
     {%- endif %}
 ),
 
