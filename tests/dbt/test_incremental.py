@@ -46,9 +46,9 @@ def test_incremental_run_equals_full_refresh(incremental_and_full, table):
     # checked_through: the re-delivery check's watermark, the latest loaded_at it saw; previous_person_id and
     # mapped_as_of_date / mapped_at: the person-map row's id before the run that last rewrote it, and that
     # run's date and start; computed_as_of_date / computed_at: the run that last computed a person's session or
-    # web figures)
+    # web figures; settled_before: the cutoff of the run that last recomputed a lifetime total)
     bookkeeping = ("'loaded_at', 'checked_through', 'previous_person_id', 'mapped_as_of_date', 'mapped_at', "
-                   "'computed_as_of_date', 'computed_at'")
+                   "'computed_as_of_date', 'computed_at', 'settled_before'")
     inc, full = (f"select columns(lambda c: c not in ({bookkeeping})) from {db}.{table}"
                  for db in ("inc", "full_refresh"))
     only_inc = con.execute(f"select count(*) from ({inc} except all {full})").fetchone()[0]

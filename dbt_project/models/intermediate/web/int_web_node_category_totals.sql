@@ -1,19 +1,44 @@
 {#- Lifetime category events (page and product views, carts, purchases, searches) per attribution node
     (web_node_key: the logged-in user, else the device) and known category, positive counts only: what a person's
-    top category and its share add up from. Incremental like int_web_pair_totals, by node. -#}
+    top category and its share add up from. Incremental like int_web_pair_totals, by node (settled_*: the
+    counts before settled_before). -#}
 {%- set node_key = web_node_key('user_id', 'anonymous_id') %}
+{%- set cutoffs = web_totals_cutoffs() %}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='sync_all_columns',
+    on_schema_change='fail',
     pre_hook="{{ web_totals_recompute_prehook('node_key', web_node_key('user_id', 'anonymous_id')) }}"
 ) }}
 
+with counts as (
+    {%- if is_incremental() %}
+    -- the recomputed nodes' settled parts (partitions before the old cutoff)
+    select node_key, category, settled_n_category_events as n_category_events,
+           settled_last_delivery_date as delivery_date
+    from {{ this.identifier ~ '__settled' }}
+    where settled_n_category_events > 0
+    union all
+    {%- endif %}
+    select {{ node_key }} as node_key, category, n_category_events, delivery_date
+    from {{ ref('int_web_activity_daily') }}
+    where n_category_events > 0 and category is not null and {{ recompute_filter(node_key, 'recompute_key') }}
+    {%- if is_incremental() %}
+      and delivery_date >= '{{ cutoffs.old }}'
+    {%- endif %}
+),
+
+flagged as (
+    select *, delivery_date < '{{ cutoffs.new }}' as is_settled from counts
+)
+
 select
-    {{ node_key }} as node_key,
+    node_key,
     category,
     cast(sum(n_category_events) as bigint) as n_category_events,
-    max(delivery_date) as last_delivery_date
-from {{ ref('int_web_activity_daily') }}
-where n_category_events > 0 and category is not null and {{ recompute_filter(node_key, 'recompute_key') }}
-group by 1, 2
+    max(delivery_date) as last_delivery_date,
+    cast(coalesce(sum(n_category_events) filter (where is_settled), 0) as bigint) as settled_n_category_events,
+    max(delivery_date) filter (where is_settled) as settled_last_delivery_date,
+    cast('{{ cutoffs.new }}' as date) as settled_before
+from flagged
+group by node_key, category

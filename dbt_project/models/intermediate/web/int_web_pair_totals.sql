@@ -1,15 +1,43 @@
 {#- Lifetime web activity per identifier pair (anonymous_id, user_id): first and last event, events, browse
     events, product views, searches, and the node the pair is attributed by (web_node_key). The identity
     graph reads the pairs; the lifetime web features add the totals up per person (1.5M pairs at 1M persons
-    instead of 10.6M daily counts). Incremental: a run recomputes the pairs with counts in the re-read
-    delivery partitions (web_totals_recompute_prehook). -#}
+    instead of 10.6M daily counts). Incremental: a run recomputes the pairs with counts in the partitions from
+    the latest cutoff on, from their stored settled part (settled_*: the totals before settled_before) and
+    those partitions' counts only (web_totals_recompute_prehook). -#}
 {%- set pair_key = web_pair_key('anonymous_id', 'user_id') %}
+{%- set cutoffs = web_totals_cutoffs() %}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='sync_all_columns',
+    on_schema_change='fail',
     pre_hook="{{ web_totals_recompute_prehook('pair_key', web_pair_key('anonymous_id', 'user_id')) }}"
 ) }}
+
+with counts as (
+    {%- if is_incremental() %}
+    -- the recomputed pairs' settled parts (partitions before the old cutoff)
+    select
+        anonymous_id, user_id, settled_first_event_at as first_event_at, settled_last_event_at as last_event_at,
+        settled_n_events as n_events, settled_browse_events as browse_events,
+        settled_product_views as product_views, settled_searches as searches,
+        settled_last_delivery_date as delivery_date
+    from {{ this.identifier ~ '__settled' }}
+    where settled_n_events > 0
+    union all
+    {%- endif %}
+    select
+        anonymous_id, user_id, first_event_at, last_event_at, n_events, n_page_views + n_searches as browse_events,
+        n_product_views as product_views, n_searches as searches, delivery_date
+    from {{ ref('int_web_activity_daily') }}
+    where {{ recompute_filter(pair_key, 'recompute_key') }}
+    {%- if is_incremental() %}
+      and delivery_date >= '{{ cutoffs.old }}'
+    {%- endif %}
+),
+
+flagged as (
+    select *, delivery_date < '{{ cutoffs.new }}' as is_settled from counts
+)
 
 select
     {{ pair_key }} as pair_key,
@@ -19,10 +47,17 @@ select
     min(first_event_at) as first_event_at,
     max(last_event_at) as last_event_at,
     cast(sum(n_events) as bigint) as n_events,
-    cast(sum(n_page_views + n_searches) as bigint) as browse_events,
-    cast(sum(n_product_views) as bigint) as product_views,
-    cast(sum(n_searches) as bigint) as searches,
-    max(delivery_date) as last_delivery_date
-from {{ ref('int_web_activity_daily') }}
-where {{ recompute_filter(pair_key, 'recompute_key') }}
+    cast(sum(browse_events) as bigint) as browse_events,
+    cast(sum(product_views) as bigint) as product_views,
+    cast(sum(searches) as bigint) as searches,
+    max(delivery_date) as last_delivery_date,
+    min(first_event_at) filter (where is_settled) as settled_first_event_at,
+    max(last_event_at) filter (where is_settled) as settled_last_event_at,
+    cast(coalesce(sum(n_events) filter (where is_settled), 0) as bigint) as settled_n_events,
+    cast(coalesce(sum(browse_events) filter (where is_settled), 0) as bigint) as settled_browse_events,
+    cast(coalesce(sum(product_views) filter (where is_settled), 0) as bigint) as settled_product_views,
+    cast(coalesce(sum(searches) filter (where is_settled), 0) as bigint) as settled_searches,
+    max(delivery_date) filter (where is_settled) as settled_last_delivery_date,
+    cast('{{ cutoffs.new }}' as date) as settled_before
+from flagged
 group by anonymous_id, user_id
