@@ -12,3 +12,4 @@
   {%- endif -%}
   {{ return(latest) }}
 {%- endmacro %}
+

@@ -135,6 +135,41 @@ def test_daily_runs_read_only_new_or_rewritten_files(landing_zone, tmp_path):
     assert {f: v for f, v in third.items() if f != key} == {f: v for f, v in second.items() if f != key}
 
 
+def test_quarantine_follows_rewritten_files(landing_zone, tmp_path):
+    """The incremental quarantine keeps one row per bad line: a re-run adds nothing, a re-delivered file with
+    a new bad line replaces that file's rows, and one without bad lines leaves none; equal to a full rebuild."""
+    paths, events = _four_day_landing_zone(landing_zone, tmp_path / "data")
+    models = ["--select", "+int_quarantine_rows"]
+    run_dbt(["seed"], paths=paths)
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-27"})
+    rewritten = events / "date=2026-02-27" / "events.jsonl"
+    source_file = "web/events/date=2026-02-27/events.jsonl"
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        valid = {n for (n,) in con.execute("select line_no from base_web__event_lines where source_file = ? "
+                                           "and reject_reason is null", [source_file]).fetchall()}
+    good = [line for n, line in enumerate(rewritten.read_text().splitlines(keepends=True), 1) if n in valid]
+    assert len(good) > 20
+
+    def rows() -> list[tuple]:
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            return con.execute("select line_no, reason from int_quarantine_rows where source_file = ? order by 1",
+                               [source_file]).fetchall()
+
+    rewritten.write_text("".join(good[:10]) + "{not json\n" + "".join(good[10:]))
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
+    assert rows() == [(11, "malformed JSON line")]
+    rewritten.write_text("".join(good[:20]) + '{"event_id": "e-no-type"}\n')
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
+    assert rows() == [(21, "unknown event_type")]
+    n = _equal_to_full_refresh(paths, tmp_path, "2026-02-28", ["int_quarantine_rows"])
+    assert n > 0
+    rewritten.write_text("".join(good))
+    run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
+    assert rows() == []
+    _equal_to_full_refresh(paths, tmp_path, "2026-02-28", ["int_quarantine_rows"])
+
+
 def test_lifetime_totals_drop_a_pair_that_a_rewritten_file_no_longer_holds(landing_zone, tmp_path):
     """The incremental pair and category totals equal a full refresh after a re-delivery rewrote a file of the
     lookback window without the only events of one device: that device's rows disappear from both."""
@@ -195,7 +230,8 @@ def _equal_to_full_refresh(paths: Paths, tmp_path: Path, day: str, tables: list[
     con.execute(f"ATTACH '{full.warehouse}' AS full_refresh (READ_ONLY)")
     for table in tables:
         inc, ref = (f"select columns(lambda c: c not in ('previous_person_id', 'mapped_as_of_date', 'mapped_at', "
-                    f"'computed_as_of_date', 'computed_at')) from {db}.{table}" for db in ("inc", "full_refresh"))
+                    f"'computed_as_of_date', 'computed_at', 'settled_before')) from {db}.{table}"
+                    for db in ("inc", "full_refresh"))
         assert con.execute(f"select count(*) from ({inc} except all {ref})").fetchone()[0] == 0, table
         assert con.execute(f"select count(*) from ({ref} except all {inc})").fetchone()[0] == 0, table
     return con.execute(f"select count(*) from inc.{tables[0]}").fetchone()[0]
