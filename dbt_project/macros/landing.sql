@@ -52,7 +52,9 @@
 
 {% macro changed_landing_files(files, loaded_in, since_date) -%}
   {#- The listed files that loaded_in holds no line of, or that were modified at or after the load of their
-      lines (loaded_at). Reads file metadata only (DuckDB does not read the content it is not asked for). -#}
+      lines (loaded_at, to the second: the file times DuckDB reads have whole seconds, so a re-delivery in the
+      second its file was loaded is not missed; such a file is read once more). Reads file metadata only
+      (DuckDB does not read the content it is not asked for). -#}
   {%- set sql -%}
     select f.filename
     from read_text({{ sql_file_list(files) }}) as f
@@ -63,7 +65,8 @@
         group by source_file
     ) as loaded
         on loaded.source_file = replace(f.filename, '{{ var("raw_path") }}/', '')
-    where loaded.loaded_at is null or cast(f.last_modified as timestamp) >= loaded.loaded_at
+    -- last_modified has whole seconds: a file rewritten in the second its load started is read again
+    where loaded.loaded_at is null or cast(f.last_modified as timestamp) >= date_trunc('second', loaded.loaded_at)
     order by f.filename
   {%- endset -%}
   {{ return(run_query(sql).columns[0].values() | list) }}
