@@ -17,9 +17,6 @@
       a key not recomputed has no counts from the cutoff on, so all its counts are settled already. Equals a
       full refresh. key_expr computes the stored key_column from a daily row. -#}
   {%- if is_incremental() -%}
-    {%- if 'settled_before' not in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
-      {{ exceptions.raise_compiler_error(this ~ " was built by an earlier version without settled totals: rebuild it once with --full-refresh --select " ~ this.identifier) }}
-    {%- endif -%}
     {%- set since = web_totals_cutoffs().old -%}
     {%- set recompute = this.identifier ~ '__recompute' -%}
     create or replace temp table {{ recompute }} as
@@ -44,6 +41,9 @@
   {%- set cutoffs = {'old': none, 'new': '0001-01-01'} -%}
   {%- if execute -%}
     {%- if is_incremental() -%}
+      {%- if 'settled_before' not in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
+        {{ exceptions.raise_compiler_error(this ~ " was built by an earlier version without settled totals: rebuild it once with --full-refresh --select " ~ this.identifier) }}
+      {%- endif -%}
       {%- set old = run_query("select max(settled_before) from " ~ this).rows[0][0] -%}
       {%- do cutoffs.update({'old': old.strftime('%Y-%m-%d') if old else '0001-01-01'}) -%}
     {%- endif -%}
