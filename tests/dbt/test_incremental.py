@@ -238,14 +238,15 @@ def _equal_to_full_refresh(paths: Paths, tmp_path: Path, day: str, tables: list[
 
 
 def test_person_map_recomputes_changed_components_like_a_full_refresh(landing_zone, tmp_path):
-    """The incremental person map (and the session figures of the persons it moves) equals a full rebuild after
-    a CRM re-delivery that merges two persons with sessions, makes an e-mail shared (guard: the component
-    loses that link) and drops a contact, and after a change of max_component_size; the merge is logged in
-    person_id_history and untouched components are not rewritten."""
+    """The incremental person map (with the session, web and CRM figures of the persons it moves, and the
+    incremental contacts) equals a full rebuild after a CRM re-delivery that merges two persons with sessions,
+    makes an e-mail shared (guard: the component loses that link) and drops a contact, and after a change of
+    max_component_size; the merge is logged in person_id_history and untouched components are not rewritten."""
     paths, _ = _four_day_landing_zone(landing_zone, tmp_path / "data")
     models = ["--select", "+int_person_map", "person_id_history", "+int_person_web_activity",
               "+int_person_contacts_aggregated"]
-    checked = ["int_person_map", "int_person_session_stats", "int_person_web_activity", "int_person_contacts_aggregated"]
+    checked = ["int_person_map", "int_person_session_stats", "int_person_web_activity", "int_person_contacts_aggregated",
+               "stg_crm__contacts"]
     run_dbt(["seed"], paths=paths)
     run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-27"})
     run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
@@ -292,13 +293,14 @@ def test_person_map_recomputes_changed_components_like_a_full_refresh(landing_zo
         y_now, z_now = (con.execute("select person_id from int_person_map where node_key = ?", [f"customer_id:{c}"])
                         .fetchone()[0] for c in (y, singles[2][0]))
         gone = con.execute("select count(*) from int_person_map where node_key = ?", [f"customer_id:{dropped}"]).fetchone()[0]
+        gone_contact = con.execute("select count(*) from stg_crm__contacts where customer_id = ?", [dropped]).fetchone()[0]
         rewritten = con.execute("select count(*) from int_person_map where mapped_as_of_date = '2026-02-28'").fetchone()[0]
         moved = con.execute("select old_person_id, new_person_id from person_id_history "
                             "where changed_as_of_date = '2026-02-28'").fetchall()
     assert rejected == ("shared email",)
     assert y_now == z_now
     assert {y_person, z_person} - {y_now} <= {old for old, new in moved if new == y_now}
-    assert gone == 0
+    assert gone == gone_contact == 0
     assert 0 < rewritten < n / 2  # only the changed components were recomputed
 
     # a smaller max_component_size flags (and splits) the components above it on the next incremental run
