@@ -22,8 +22,9 @@ with counts as (
     {%- endif %}
     select {{ node_key }} as node_key, category, n_category_events, delivery_date
     from {{ ref('int_web_activity_daily') }}
-    where n_category_events > 0 and category is not null and {{ recompute_filter(node_key, 'recompute_key') }}
+    where n_category_events > 0 and category is not null
     {%- if is_incremental() %}
+      -- every node with counts from the old cutoff on is recomputed (the pre-hook's keys), so no key filter
       and delivery_date >= '{{ cutoffs.old }}'
     {%- endif %}
 ),

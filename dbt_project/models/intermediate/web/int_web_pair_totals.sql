@@ -29,9 +29,9 @@ with counts as (
         anonymous_id, user_id, first_event_at, last_event_at, n_events, n_page_views + n_searches as browse_events,
         n_product_views as product_views, n_searches as searches, delivery_date
     from {{ ref('int_web_activity_daily') }}
-    where {{ recompute_filter(pair_key, 'recompute_key') }}
     {%- if is_incremental() %}
-      and delivery_date >= '{{ cutoffs.old }}'
+    -- every pair with counts from the old cutoff on is recomputed (the pre-hook's keys), so no key filter
+    where delivery_date >= '{{ cutoffs.old }}'
     {%- endif %}
 ),
 
