@@ -153,3 +153,12 @@ case when ltrim({{ line }}) like '{{ '{' }}%' and json_object_keys({{ line }}) i
 {%- endmacro %}
 {% macro default__hash64(a, b, c) -%}hash({{ a }}, {{ b }}, {{ c }}){%- endmacro %}
 {% macro spark__hash64(a, b, c) -%}xxhash64({{ a }}, {{ b }}, {{ c }}){%- endmacro %}
+
+
+{% macro time_bucket_key(ts, minutes) -%}
+  {#- A key of the aligned time bucket `minutes` wide that holds ts (any two timestamps of one bucket are less
+      than `minutes` apart). -#}
+  {{ return(adapter.dispatch('time_bucket_key', 'segwarehouse')(ts, minutes)) }}
+{%- endmacro %}
+{% macro default__time_bucket_key(ts, minutes) -%}time_bucket(interval {{ minutes }} minute, {{ ts }}){%- endmacro %}
+{% macro spark__time_bucket_key(ts, minutes) -%}floor(unix_seconds({{ ts }}) / {{ (minutes | int) * 60 }}){%- endmacro %}

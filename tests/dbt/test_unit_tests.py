@@ -11,4 +11,5 @@ def test_every_dbt_unit_test_passes(warehouse):
     assert len(unit) >= 9, [n["name"] for n in result.nodes]
     assert {n["status"] for n in unit} == {"pass"}, [(n["name"], n["status"]) for n in unit]
     assert {"web_activity_windows_categories_and_abandoned_carts",
-            "thirty_minutes_of_inactivity_starts_a_new_session"} <= {n["name"] for n in unit}
+            "thirty_minutes_of_inactivity_starts_a_new_session",
+            "sessions_follow_the_gap_across_time_buckets"} <= {n["name"] for n in unit}

@@ -12,10 +12,8 @@ with events as (
     select
         {{ device_key() }} as device_key,
         event_id,
-        anonymous_id,
         user_id,
         event_type,
-        category,
         device,
         channel,
         event_at,
@@ -33,19 +31,45 @@ with events as (
     {%- endif %}
 ),
 
+-- Events are first folded into gap-wide time buckets per device. Two events of one bucket are less than the
+-- gap apart, so a session never splits inside a bucket, and the gap between two neighbouring buckets is the
+-- one between the last event of the first and the first event of the second: sessionizing the buckets gives
+-- exactly the sessions of the events. The window sorts then order ~3.6M buckets instead of 16.7M events at 1M
+-- persons (10.6 -> 5.2 s).
+buckets as (
+    select
+        device_key,
+        min(event_at) as first_at,
+        max(event_at) as last_at,
+        max(user_id) as user_id,
+        count(*) as n_events,
+        count(*) filter (where event_type in ('page_view', 'product_view')) as n_page_views,
+        count(*) filter (where event_type = 'product_view') as n_product_views,
+        bool_or(event_type = 'add_to_cart') as has_add_to_cart,
+        bool_or(event_type = 'purchase') as has_purchase,
+        bool_or(event_type = 'login') as has_login,
+        {{ first_by('device', ['event_at', 'event_id']) }} as first_device,
+        {{ first_by('channel', ['event_at', 'event_id']) }} as first_channel,
+        max(delivery_date) as last_delivery_date
+    from events
+    group by device_key, {{ time_bucket_key('event_at', var('session_gap_minutes')) }}
+),
+
+-- the hash leads the window key: every device key starts with the same 12 characters, so a sort on the key
+-- alone compares whole strings; the key itself follows so that devices with equal hashes stay apart
 gaps as (
     select
         *,
-        lag(event_at) over (partition by device_key order by event_at, event_id) as previous_event_at
-    from events
+        lag(last_at) over (partition by hash(device_key), device_key order by first_at) as previous_last_at
+    from buckets
 ),
 
 starts as (
     select
-        *,
+        {{ star_exclude(['previous_last_at']) }},
         case
-            when previous_event_at is null
-              or event_at - previous_event_at > interval {{ var('session_gap_minutes') }} minute
+            when previous_last_at is null
+              or first_at - previous_last_at > interval {{ var('session_gap_minutes') }} minute
             then 1 else 0
         end as starts_session
     from gaps
@@ -55,29 +79,30 @@ numbered as (
     select
         *,
         sum(starts_session) over (
-            partition by device_key order by event_at, event_id rows between unbounded preceding and current row
+            partition by hash(device_key), device_key order by first_at rows between unbounded preceding and current row
         ) as session_seq
     from starts
 )
 
 select
-    substr(md5(device_key || '|' || {{ format_ts_micros('min(event_at)') }}), 1, 20) as session_id,
+    substr(md5(device_key || '|' || {{ format_ts_micros('min(first_at)') }}), 1, 20) as session_id,
     device_key,
-    max(anonymous_id) as anonymous_id,
+    -- the device key of a device with an anonymous_id is 'anonymous_id:' || anonymous_id
+    case when device_key like 'anonymous_id:%' then substr(device_key, 14) end as anonymous_id,
     max(user_id) as user_id,
-    min(event_at) as session_start_at,
-    max(event_at) as session_end_at,
-    {{ seconds_between('min(event_at)', 'max(event_at)') }} as duration_seconds,
-    {{ as_double("round(" ~ seconds_between('min(event_at)', 'max(event_at)') ~ " / 60.0, 2)") }} as duration_minutes,
-    count(*) as n_events,
-    count(*) filter (where event_type in ('page_view', 'product_view')) as n_page_views,
-    count(*) filter (where event_type = 'product_view') as n_product_views,
-    bool_or(event_type = 'add_to_cart') as has_add_to_cart,
-    bool_or(event_type = 'purchase') as has_purchase,
-    bool_or(event_type = 'login') as has_login,
-    -- the session's first event is its only row with starts_session = 1 (cheaper than an ordered aggregate)
-    max(device) filter (where starts_session = 1) as device,
-    max(channel) filter (where starts_session = 1) as channel,
-    max(delivery_date) as last_delivery_date
+    min(first_at) as session_start_at,
+    max(last_at) as session_end_at,
+    {{ seconds_between('min(first_at)', 'max(last_at)') }} as duration_seconds,
+    {{ as_double("round(" ~ seconds_between('min(first_at)', 'max(last_at)') ~ " / 60.0, 2)") }} as duration_minutes,
+    cast(sum(n_events) as bigint) as n_events,
+    cast(sum(n_page_views) as bigint) as n_page_views,
+    cast(sum(n_product_views) as bigint) as n_product_views,
+    bool_or(has_add_to_cart) as has_add_to_cart,
+    bool_or(has_purchase) as has_purchase,
+    bool_or(has_login) as has_login,
+    -- the session's first bucket is its only row with starts_session = 1, and it holds the first event
+    max(first_device) filter (where starts_session = 1) as device,
+    max(first_channel) filter (where starts_session = 1) as channel,
+    max(last_delivery_date) as last_delivery_date
 from numbered
 group by device_key, session_seq
