@@ -92,7 +92,7 @@
       read_text yields one row per file and the unnest and parsing after it run in that scan's pipeline, so
       the files are split round-robin into n_groups union-all branches that DuckDB runs in parallel (a
       materialized CTE would parallelize too, but holds every line of the history in memory). File-level
-      columns are computed once per file, before the unnest; CRLF endings are folded per file. File names
+      columns are computed once per file, before the unnest; CRLF endings are folded per file (only in files with a CR). File names
       come from the landing zone, so quotes in them are escaped. A 0-byte file yields one empty line 1. -#}
   {%- if files | length == 0 -%}
     select null::varchar as source_file, null::date as delivery_date, null::bigint as line_no, null::varchar as line
@@ -105,7 +105,11 @@
         select
             replace(filename, '{{ var("raw_path") }}/', '') as source_file,
             cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as delivery_date,
-            string_split(replace(content, chr(13) || chr(10), chr(10)), chr(10)) as lines
+            -- the fold copies the whole file: only for files that hold a CR (20M lines: 2.0 -> 0.8 s)
+            string_split(
+                case when contains(content, chr(13)) then replace(content, chr(13) || chr(10), chr(10)) else content end,
+                chr(10)
+            ) as lines
         from read_text({{ sql_file_list(files[group::n_groups]) }})
     )
     {%- endfor %}

@@ -2,7 +2,7 @@
 it broke (or the build fails naming the file), every good line arrives, and the load audit balances.
 
 A small generated landing zone gets hand-written extra files in its last delivery day: empty and
-header-only files, a header missing a column, malformed CSV/JSON lines, wrong types, missing keys, huge
+header-only files, a header missing a column, CRLF line endings, malformed CSV/JSON lines, wrong types, missing keys, huge
 values, unicode, SQL-looking strings, a file name with a quote, and re-delivered copies of earlier files.
 """
 
@@ -78,6 +78,10 @@ CASES: list[tuple[str, str, list[str] | None, dict[int, str]]] = [
     ], {2: "good:CX01", 3: "good:CX02", 4: "good:CX03", 5: "good:CX04", 6: "unparseable updated_at",
         7: "malformed line: 3 fields", 8: "malformed line: unbalanced double quote", 9: "missing customer_id",
         10: "good:CX09", 11: "unparseable updated_at", 12: "good:CX11", 13: "good:CX12"}),
+    # CRLF line endings (folded per file): no field or quarantined line keeps the CR
+    ("crm/contacts", "crlf_contacts.csv", [
+        CONTACTS, _contact("CX40", city="Oslo"), _contact("CX41", updated="yesterday"),
+    ], {2: "good:CX40", 3: "unparseable updated_at"}),
     ("crm/contacts", "missing_column.csv", [
         CONTACTS.replace(",gender", ""),
         _contact("CX20").replace(",F,", ",", 1),
@@ -100,6 +104,8 @@ CASES: list[tuple[str, str, list[str] | None, dict[int, str]]] = [
         6: "unknown currency XXX", 7: "unknown status x", 8: "good:OX07", 9: "unparseable ordered_at"}),
     ("shop/orders", "empty.csv", None, {1: "empty file: no header line"}),
     ("web/events", "empty.jsonl", None, {1: "empty file: no event lines"}),
+    ("web/events", "crlf_events.jsonl", [_event(event_id="e-crlf-1"), "not json"],
+     {1: "good:e-crlf-1", 2: "malformed JSON line"}),
     ("shop/order_items", "bad_items.csv", [
         ITEMS,
         "OX04,1,P1,tech,2,5.00",
@@ -141,7 +147,8 @@ def bad_zone(tmp_path_factory) -> tuple[Paths, duckdb.DuckDBPyConnection]:
     raw = data / "raw"
     for folder, name, lines, _ in CASES:
         target = raw / folder / f"date={DAY}" / name
-        target.write_bytes(b"" if lines is None else ("\n".join(lines) + "\n").encode("utf-8"))
+        newline = "\r\n" if "crlf" in name else "\n"
+        target.write_bytes(b"" if lines is None else (newline.join(lines) + newline).encode("utf-8"))
     for folder, name in REDELIVERED:
         shutil.copy(raw / folder / "date=2026-01-05" / name,
                     raw / folder / f"date={DAY}" / name.replace(".", "_redelivered."))
@@ -189,6 +196,11 @@ def test_values_arrive_verbatim(bad_zone):
     assert rows["CX03"] == f"{LONG}|{LONG}|{LONG}|x@example.com"
     assert rows["CX12"] == 'Anna, "Mia"|Lee|Washington, D.C.|x@example.com'
     assert rows["CX30"].startswith("Ann|O'Brien|")
+    assert con.execute("select country || '|' || city from stg_crm__contacts where customer_id = 'CX40'").fetchone()[0] \
+        == "DE|Oslo"
+    crlf_lines = dict(con.execute("select split_part(source_file, '/', -1), raw_line from int_quarantine_rows "
+                                  "where source_file like '%/crlf_%' and action = 'rejected'").fetchall())
+    assert crlf_lines == {"crlf_contacts.csv": _contact("CX41", updated="yesterday"), "crlf_events.jsonl": "not json"}
     # the tables the SQL-looking strings name still exist and hold rows
     assert con.execute("select count(*) from stg_crm__contacts").fetchone()[0] > 200
     query = con.execute("select search_query from stg_web__events where event_id = 'e-bad-7'").fetchone()[0]
