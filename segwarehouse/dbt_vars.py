@@ -57,6 +57,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "reporting_currency": (lambda v: isinstance(v, str) and re.fullmatch(r"[A-Z]{3}", v) is not None,
                            "an ISO-4217 code of three capital letters"),
     "session_gap_minutes": _int(1, 1440),
+    "line_bitmap_max_mb": _int(0, 65_536),
     "max_customers_per_email": _int(1, 10_000),
     "max_customers_per_phone": _int(1, 10_000),
     "max_users_per_anonymous_id": _int(1, 10_000),

@@ -12,7 +12,7 @@
     {%- do problems.append("raw_path=" ~ raw ~ ": must be a non-empty path without quotes, backslashes, ';', control or glob characters") -%}
   {%- endif -%}
   {%- set integers = {
-      'lookback_days': [0, 60], 'future_tolerance_days': [0, 30], 'session_gap_minutes': [1, 1440],
+      'lookback_days': [0, 60], 'future_tolerance_days': [0, 30], 'session_gap_minutes': [1, 1440], 'line_bitmap_max_mb': [0, 65536],
       'max_customers_per_email': [1, 10000], 'max_customers_per_phone': [1, 10000],
       'max_users_per_anonymous_id': [1, 10000], 'max_component_size': [2, 1000000],
       'lifecycle_new_days': [1, 3650], 'lifecycle_active_days': [1, 3650], 'lifecycle_at_risk_days': [1, 3650],

@@ -190,8 +190,8 @@ def test_primary_key_tests_fail_on_a_repeated_or_a_null_key(warehouse, tmp_path)
 
 def test_latest_load_key_tests_catch_a_repeat_written_by_the_latest_load(warehouse, tmp_path):
     """The event line and event id key tests check the latest load (read from the base table): a line the
-    latest load wrote twice fails both, as a small daily load and as a full build (the two plans), and a
-    copy of an old event under a new line number fails the event id test only; all pass intact."""
+    latest load wrote twice fails both, as a small daily load and as a full build (the plans of each test),
+    and a copy of an old event under a new line number fails the event id test only; all pass intact."""
     import shutil
 
     import duckdb
@@ -208,11 +208,17 @@ def test_latest_load_key_tests_catch_a_repeat_written_by_the_latest_load(warehou
     id_test = "unique_in_latest_load_stg_web__events_event_id"
 
     def failing(change: str) -> set[str]:
+        """The key tests that fail after `change`; the line test's bitmap plan and (with no memory for
+        bitmaps) its group-by plans must agree."""
         with duckdb.connect(str(broken.warehouse)) as con:
             con.execute(change)
-        with pytest.raises(DbtRunFailed) as failed:
-            run_dbt(select, paths=broken)
-        return {t for t in (line_test, id_test) if t in str(failed.value)}
+        found = []
+        for plan_vars in (None, {"line_bitmap_max_mb": 0}):
+            with pytest.raises(DbtRunFailed) as failed:
+                run_dbt(select, paths=broken, vars=plan_vars)
+            found.append({t for t in (line_test, id_test) if t in str(failed.value)})
+        assert found[0] == found[1], found
+        return found[0]
 
     newest = "(select max(loaded_at) from base_web__event_lines) + interval 1 second"
     one_line = "from base_web__event_lines where reject_reason is null order by source_file, line_no limit 1"
@@ -224,7 +230,7 @@ def test_latest_load_key_tests_catch_a_repeat_written_by_the_latest_load(warehou
     assert failing(f"insert into base_web__event_lines select * replace ({newest} as loaded_at) {one_line}; "
                    f"insert into base_web__event_lines select * replace ((select max(loaded_at) from "
                    f"base_web__event_lines) as loaded_at) {one_line}") == {line_test, id_test}
-    # as if one load had written everything (a full build): the group-by plans
+    # as if one load had written everything (a full build): the full-build plans
     assert failing("update base_web__event_lines set loaded_at = (select max(loaded_at) from base_web__event_lines)"
                    ) == {line_test, id_test}
     passed = run_dbt(select, paths=warehouse)
