@@ -20,7 +20,13 @@
 ) }}
 
 with nodes as (
-    select node_no, node_key, id_type, id_value, is_actor, is_guard_rejected
+    select
+        node_no,
+        node_key,
+        split_part(node_key, ':', 1) as id_type,
+        substr(node_key, length(split_part(node_key, ':', 1)) + 2) as id_value,
+        is_actor,
+        is_guard_rejected
     from {{ ref('int_identity_nodes') }}
     where {{ recompute_filter('node_key', 'node_key') }}
 ),
