@@ -9,12 +9,15 @@
     the plans below. -#}
 {%- set latest = latest_load(model, load_column) %}
 {%- set latest_files -%}
-    select {{ file_column }} from {{ model }} where {{ load_column }} = {{ latest.value }}
+    select distinct {{ file_column }} from {{ model }} where {{ load_column }} = {{ latest.value }}
 {%- endset %}
+{#- when the latest load wrote most of the table (a full build), the bitmaps cover every file: cheaper than
+    collecting the files of 20M lines first #}
+{%- set bitmap_filter = '' if latest.share > 0.5 else ' where ' ~ file_column ~ ' in (' ~ latest_files ~ ')' %}
 {%- set bounds = {} %}
 {%- if execute and target.type == 'duckdb' %}
   {%- set found = run_query("select min(" ~ line_column ~ "), max(" ~ line_column ~ "), count(distinct " ~ file_column
-        ~ ") from " ~ model ~ " where " ~ file_column ~ " in (" ~ latest_files ~ ")").rows[0] %}
+        ~ ") from " ~ model ~ bitmap_filter).rows[0] %}
   {%- if found[0] is not none and (found[1] - found[0] + 1) * found[2] <= var('line_bitmap_max_mb') * 8 * 2 ** 20 %}
     {%- do bounds.update({'low': found[0], 'high': found[1]}) %}
   {%- endif %}
@@ -24,8 +27,7 @@ select
     {{ file_column }},
     count({{ line_column }}) as n_lines,
     bit_count(bitstring_agg({{ line_column }}, {{ bounds.low }}, {{ bounds.high }})) as n_line_numbers
-from {{ model }}
-where {{ file_column }} in ({{ latest_files }})
+from {{ model }}{{ bitmap_filter }}
 group by {{ file_column }}
 having count({{ line_column }}) <> bit_count(bitstring_agg({{ line_column }}, {{ bounds.low }}, {{ bounds.high }}))
 {%- elif latest.share > 0.5 %}
