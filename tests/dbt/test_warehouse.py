@@ -188,6 +188,51 @@ def test_primary_key_tests_fail_on_a_repeated_or_a_null_key(warehouse, tmp_path)
     assert {n["status"] for n in tests} == {"pass"}
 
 
+def test_redelivery_check_catches_a_copy_naming_no_line(warehouse, tmp_path):
+    """assert_every_redelivery_is_a_loaded_line checks the copies in the partitions the latest load wrote to:
+    a copy naming a line that does not exist fails it there, and in an old partition once the latest load
+    covers everything (a full build); the intact warehouse passes."""
+    import shutil
+
+    import duckdb
+
+    from segwarehouse.dbt_runner import DbtRunFailed, run_dbt
+    from segwarehouse.paths import Paths
+
+    broken = Paths(home=warehouse.home, data=tmp_path)
+    (tmp_path / "raw").symlink_to(warehouse.raw, target_is_directory=True)
+    broken.warehouse.parent.mkdir(parents=True)
+    shutil.copy(warehouse.warehouse, broken.warehouse)
+    select = ["test", "--select", "assert_every_redelivery_is_a_loaded_line"]
+    fake_copy = ("insert into base_web__event_redeliveries (line_key, event_id, delivery_date, source_file, line_no, "
+                 "copy_rank, checked_through) select source_file || ':999999', event_id, delivery_date, source_file, "
+                 "999999, 2, loaded_at from base_web__event_lines where reject_reason is null and {where} "
+                 "order by source_file, line_no limit 1")
+    latest = "loaded_at = (select max(loaded_at) from base_web__event_lines)"
+    oldest = "delivery_date = (select min(delivery_date) from base_web__event_lines)"
+    with duckdb.connect(str(broken.warehouse)) as con:
+        # as after a daily run: only the newest delivery partition was loaded last
+        con.execute("update base_web__event_lines set loaded_at = loaded_at - interval 1 day "
+                    "where delivery_date < (select max(delivery_date) from base_web__event_lines)")
+        assert con.execute(f"select count(*) from base_web__event_lines where {oldest} and {latest}").fetchone()[0] == 0
+        con.execute(fake_copy.format(where=oldest))
+    # a stale copy in a partition the latest load did not touch was checked when that partition was written
+    passed = run_dbt(select, paths=broken)
+    assert [n["status"] for n in passed.nodes if n["type"] == "test"] == ["pass"]
+    with duckdb.connect(str(broken.warehouse)) as con:
+        con.execute(fake_copy.format(where=latest))
+    with pytest.raises(DbtRunFailed, match="assert_every_redelivery_is_a_loaded_line"):
+        run_dbt(select, paths=broken)
+    with duckdb.connect(str(broken.warehouse)) as con:
+        con.execute(f"delete from base_web__event_redeliveries where line_no = 999999 and delivery_date in "
+                    f"(select delivery_date from base_web__event_lines where {latest})")
+        con.execute("update base_web__event_lines set loaded_at = (select max(loaded_at) from base_web__event_lines)")
+    with pytest.raises(DbtRunFailed, match="assert_every_redelivery_is_a_loaded_line"):
+        run_dbt(select, paths=broken)
+    passed = run_dbt(select, paths=warehouse)
+    assert [n["status"] for n in passed.nodes if n["type"] == "test"] == ["pass"]
+
+
 def test_latest_load_key_tests_catch_a_repeat_written_by_the_latest_load(warehouse, tmp_path):
     """The event line and event id key tests check the latest load (read from the base table): a line the
     latest load wrote twice fails both, as a small daily load and as a full build (the plans of each test),
