@@ -21,6 +21,7 @@ class Measurement:
     cpu_seconds: float | None = None  # user + system CPU of the whole process tree (robust to other load)
     load_avg: float | None = None  # 1-minute load average when the stage ended (> cores: shared machine)
     output: str = ""  # the command's stdout + stderr (not reported; stages parse what they need from it)
+    runs: list[float] | None = None  # wall seconds of every run when the stage was repeated (seconds = median)
 
     @property
     def rows_per_s(self) -> float | None:
@@ -30,7 +31,20 @@ class Measurement:
         return {"stage": self.name, "seconds": round(self.seconds, 2), "peak_rss_mb": round(self.peak_rss_mb),
                 "rows": self.rows, "rows_per_s": self.rows_per_s,
                 "cpu_seconds": None if self.cpu_seconds is None else round(self.cpu_seconds, 1),
-                "load_avg": None if self.load_avg is None else round(self.load_avg, 1)}
+                "load_avg": None if self.load_avg is None else round(self.load_avg, 1),
+                "runs": None if self.runs is None else [round(r, 2) for r in self.runs]}
+
+
+def median_of(runs: list[Measurement]) -> Measurement:
+    """One measurement for repeated runs of a stage: the run with the median wall time (its CPU, load and
+    output), the largest peak RSS of all runs, and every run's wall time in `runs`."""
+    if not runs:
+        raise ValueError("no runs to summarize")
+    ordered = sorted(runs, key=lambda m: m.seconds)
+    mid = ordered[(len(ordered) - 1) // 2]
+    return Measurement(mid.name, mid.seconds, max(m.peak_rss_mb for m in runs), rows=mid.rows,
+                       cpu_seconds=mid.cpu_seconds, load_avg=mid.load_avg, output=mid.output,
+                       runs=[m.seconds for m in runs] if len(runs) > 1 else None)
 
 
 def _tree_rss(proc: psutil.Process) -> int:

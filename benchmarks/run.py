@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import psutil
 
-from .measure import Measurement, run_measured
+from .measure import Measurement, median_of, run_measured
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "segwarehouse.cli"]
@@ -50,8 +50,15 @@ def _reusable(data: Path, users: int, days: int, events_per_user: float) -> bool
         users, days, 1, float(events_per_user))
 
 
+def _copy_warehouse(src: Path, dst: Path) -> None:
+    """Replace `dst` with a copy of the warehouse folder `src` (written to disk before the next stage runs)."""
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst)
+    os.sync()
+
+
 def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_airflow: bool,
-                reuse_data: bool = False) -> dict:
+                reuse_data: bool = False, repeat: int = 3) -> dict:
     data = work / f"u{users}_d{days}"
     reuse = reuse_data and _reusable(data, users, days, events_per_user)
     if reuse:  # keep raw + truth, drop everything built from them
@@ -68,14 +75,27 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
 
     slowest: dict[str, list[dict]] = {}
 
-    def stage(name: str, args: list[str], rows: int | None = None) -> Measurement:
-        m = run_measured(name, [*CLI, *args], env=env)
+    def stage(name: str, args: list[str], rows: int | None = None, repeat: int = 1, restore: bool = False
+              ) -> Measurement:
+        """Run a stage `repeat` times and keep the median run; `restore`: every run starts from the warehouse
+        the first one found (a stage that changes what its next run would do: a daily build, the gate, train)."""
+        snapshot = data / "warehouse.bench_snapshot"
+        if restore and repeat > 1:
+            _copy_warehouse(data / "warehouse", snapshot)
+        runs = []
+        for i in range(repeat):
+            if i and restore:
+                _copy_warehouse(snapshot, data / "warehouse")
+            runs.append(run_measured(name, [*CLI, *args], env=env))
+        shutil.rmtree(snapshot, ignore_errors=True)
+        m = median_of(runs)
         m.rows = rows
         results.append(m)
         if args[0] == "build":
             slowest[name] = slowest_dbt_nodes(m.output)
         print(f"  {name:<32} {m.seconds:8.1f} s  {m.cpu_seconds:8.1f} cpu-s  {m.peak_rss_mb:8.0f} MB  "
-              f"load {m.load_avg:.1f}", flush=True)
+              f"load {m.load_avg:.1f}" + (f"  runs {' / '.join(f'{r:.1f}' for r in m.runs)}" if m.runs else ""),
+              flush=True)
         return m
 
     if reuse:
@@ -101,20 +121,23 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
     # history growth: incremental day after 1/5 of the history, and after all of it
     early = start + timedelta(days=max(days // 5, 8) - 1)
     stage("dbt full build (1/5 history)", ["build", "--date", (early - timedelta(days=1)).isoformat()])
-    stage("dbt incremental day (1/5 history)", ["build", "--date", early.isoformat()])
+    stage("dbt incremental day (1/5 history)", ["build", "--date", early.isoformat()], repeat=repeat, restore=True)
     shutil.rmtree(data / "warehouse")
     full = stage("dbt full build", ["build", "--date", (end - timedelta(days=1)).isoformat()], rows=n_events)
     warehouse = data / "warehouse" / "segwarehouse.duckdb"
     # the first gate validates the whole event history; a daily one the day's load (and every profile)
     stage("GE gate, first run (whole event history)",
           ["gate", "--date", (end - timedelta(days=1)).isoformat(), "--run-id", "bench_gate_first"], rows=n_events)
-    inc = stage("dbt incremental day", ["build", "--date", end.isoformat()])
+    inc = stage("dbt incremental day", ["build", "--date", end.isoformat()], repeat=repeat, restore=True)
     persons = _rows(warehouse, "main.dim_user_profile")
-    stage("GE gate", ["gate", "--date", end.isoformat(), "--run-id", "bench_gate"], rows=persons)
-    stage("train (k selection on a sample)", ["train", "--run-id", "bench_train"], rows=persons)
-    stage("score everyone", ["score", "--run-id", "bench_score"], rows=persons)
-    stage("segment report (HTML)", ["report", "--run-id", "bench_score"], rows=persons)
-    stage("publish", ["publish"], rows=persons)
+    stage("GE gate", ["gate", "--date", end.isoformat(), "--run-id", "bench_gate"], rows=persons, repeat=repeat,
+          restore=True)
+    stage("train (k selection on a sample)", ["train", "--run-id", "bench_train"], rows=persons, repeat=repeat,
+          restore=True)
+    # scoring replaces its run's rows, the report and the published copy are rewritten: no restore needed
+    stage("score everyone", ["score", "--run-id", "bench_score"], rows=persons, repeat=repeat)
+    stage("segment report (HTML)", ["report", "--run-id", "bench_score"], rows=persons, repeat=repeat)
+    stage("publish", ["publish"], rows=persons, repeat=repeat)
 
     if with_airflow:
         code = ("from segwarehouse.airflow_runner import run_dag\n"
@@ -141,7 +164,7 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
     }
     if with_airflow:
         checks["whole pipeline incl. Airflow <= 5 min"] = by["end to end through Airflow"].seconds <= 300
-    return {"users": users, "days": days, "events": n_events, "persons": persons, "data_reused": reuse,
+    return {"users": users, "days": days, "events": n_events, "persons": persons, "data_reused": reuse, "repeat": repeat,
             "stages": [m.as_dict() for m in results], "slowest_dbt_nodes": slowest, "targets": checks}
 
 
@@ -168,14 +191,19 @@ def to_markdown(report: dict) -> str:
     for scale in report["scales"]:
         lines += [f"### {scale['users']:,} users, {scale['days']} days, {scale['events']:,} events "
                   f"→ {scale['persons']:,} profiles", "",
-                  "| stage | wall s | CPU s | rows/s | peak RSS MB | load avg |", "|---|---:|---:|---:|---:|---:|"]
+                  *([f"Stages with runs listed ran {scale['repeat']} times: wall s, CPU s and load are those of "
+                     "the median run, peak RSS the largest of all runs.", ""] if scale.get("repeat", 1) > 1 else []),
+                  "| stage | wall s | CPU s | rows/s | peak RSS MB | load avg | runs (wall s) |",
+                  "|---|---:|---:|---:|---:|---:|---|"]
         for s in scale["stages"]:
             rps = f"{s['rows_per_s']:,}" if s["rows_per_s"] else ""
             cpu = "" if s.get("cpu_seconds") is None else f"{s['cpu_seconds']:.1f}"
             load = "" if s.get("load_avg") is None else f"{s['load_avg']:.1f}"
-            lines.append(f"| {s['stage']} | {s['seconds']:.1f} | {cpu} | {rps} | {s['peak_rss_mb']:,} | {load} |")
+            runs = " / ".join(f"{r:.1f}" for r in s["runs"]) if s.get("runs") else ""
+            lines.append(f"| {s['stage']} | {s['seconds']:.1f} | {cpu} | {rps} | {s['peak_rss_mb']:,} | {load} "
+                         f"| {runs} |")
         if scale.get("data_reused"):
-            lines.append("| generate | (landing zone reused) | | | | |")
+            lines.append("| generate | (landing zone reused) | | | | | |")
         if scale.get("slowest_dbt_nodes"):
             lines += ["", "Slowest dbt nodes per build:", ""]
             for name, nodes in scale["slowest_dbt_nodes"].items():
@@ -195,13 +223,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-airflow", action="store_true", help="skip the end-to-end run through Airflow")
     parser.add_argument("--reuse-data", action="store_true",
                         help="keep an existing landing zone generated with the same settings (skips generate)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each short stage (daily builds, gate, train, score, report, publish); the "
+                             "median is reported (default 3)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     report = {"machine": machine(), "scales": []}
     for users in args.users:
         print(f"scale: {users:,} users x {args.days} days", flush=True)
         report["scales"].append(bench_scale(users, args.days, args.events_per_user, args.work, not args.no_airflow,
-                                            args.reuse_data))
+                                            args.reuse_data, args.repeat))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(report, indent=2))
     (args.out / "latest.md").write_text(to_markdown(report))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from benchmarks.measure import run_measured
+from benchmarks.measure import Measurement, median_of, run_measured
 from benchmarks.run import slowest_dbt_nodes, to_markdown
 
 
@@ -34,11 +34,29 @@ def test_markdown_lists_stages_targets_and_slowest_nodes():
     report = {"machine": {"cpus": 2, "memory_gib": 23.5, "platform": "Linux", "python": "3.11", "duckdb": "2.0"},
               "scales": [{"users": 1000, "days": 10, "events": 20000, "persons": 1100, "data_reused": False,
                           "stages": [{"stage": "dbt full build", "seconds": 12.34, "peak_rss_mb": 900, "rows": 20000,
-                                      "rows_per_s": 1621, "cpu_seconds": 20.0, "load_avg": 1.2}],
+                                      "rows_per_s": 1621, "cpu_seconds": 20.0, "load_avg": 1.2},
+                                     {"stage": "dbt incremental day", "seconds": 3.1, "peak_rss_mb": 700, "rows": None,
+                                      "rows_per_s": None, "cpu_seconds": 5.0, "load_avg": 1.1,
+                                      "runs": [3.4, 2.9, 3.1]}], "repeat": 3,
                           "slowest_dbt_nodes": {"dbt full build": [{"name": "base_web__event_lines", "type": "model",
                                                                     "seconds": 4.0}]},
                           "targets": {"dbt full build <= 60 s": True, "score <= 10 s": False}}]}
     md = to_markdown(report)
-    assert "| dbt full build | 12.3 | 20.0 | 1,621 | 900 | 1.2 |" in md
+    assert "| dbt full build | 12.3 | 20.0 | 1,621 | 900 | 1.2 |  |" in md
+    assert "| dbt incremental day | 3.1 | 5.0 |  | 700 | 1.1 | 3.4 / 2.9 / 3.1 |" in md
+    assert "ran 3 times" in md
     assert "- dbt full build: base_web__event_lines 4.0 s" in md
     assert "| score <= 10 s | **no** |" in md
+
+
+def test_repeated_runs_report_the_median_run_and_the_largest_peak():
+    runs = [Measurement("day", 31.0, 900.0, cpu_seconds=47.0, load_avg=1.5, output="a"),
+            Measurement("day", 29.5, 1200.0, cpu_seconds=45.0, load_avg=1.2, output="b"),
+            Measurement("day", 40.2, 800.0, cpu_seconds=60.0, load_avg=2.9, output="c")]
+    m = median_of(runs)
+    assert (m.seconds, m.cpu_seconds, m.load_avg, m.output) == (31.0, 47.0, 1.5, "a")
+    assert m.peak_rss_mb == 1200.0
+    assert m.as_dict()["runs"] == [31.0, 29.5, 40.2]
+    # an even count takes the faster of the two middle runs; one run reports no list
+    assert median_of(runs[:2]).seconds == 29.5
+    assert median_of(runs[:1]).runs is None
