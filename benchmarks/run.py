@@ -50,6 +50,10 @@ def _reusable(data: Path, users: int, days: int, events_per_user: float) -> bool
         users, days, 1, float(events_per_user))
 
 
+def _runs_text(runs: list[float]) -> str:
+    return " / ".join(f"{r:.1f}" for r in runs)
+
+
 def _copy_warehouse(src: Path, dst: Path) -> None:
     """Replace `dst` with a copy of the warehouse folder `src` (written to disk before the next stage runs)."""
     shutil.rmtree(dst, ignore_errors=True)
@@ -75,15 +79,17 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
 
     slowest: dict[str, list[dict]] = {}
 
-    def stage(name: str, args: list[str], rows: int | None = None, repeat: int = 1, restore: bool = False
+    def stage(name: str, args: list[str], rows: int | None = None, repeated: bool = False, restore: bool = False
               ) -> Measurement:
-        """Run a stage `repeat` times and keep the median run; `restore`: every run starts from the warehouse
-        the first one found (a stage that changes what its next run would do: a daily build, the gate, train)."""
+        """Run a stage once, or `repeat` times keeping the median run (`repeated`); `restore`: every run starts
+        from the warehouse the first one found (a stage that changes what its next run would do: a daily build,
+        the gate, train)."""
+        n_runs = repeat if repeated else 1
         snapshot = data / "warehouse.bench_snapshot"
-        if restore and repeat > 1:
+        if restore and n_runs > 1:
             _copy_warehouse(data / "warehouse", snapshot)
         runs = []
-        for i in range(repeat):
+        for i in range(n_runs):
             if i and restore:
                 _copy_warehouse(snapshot, data / "warehouse")
             runs.append(run_measured(name, [*CLI, *args], env=env))
@@ -94,8 +100,7 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
         if args[0] == "build":
             slowest[name] = slowest_dbt_nodes(m.output)
         print(f"  {name:<32} {m.seconds:8.1f} s  {m.cpu_seconds:8.1f} cpu-s  {m.peak_rss_mb:8.0f} MB  "
-              f"load {m.load_avg:.1f}" + (f"  runs {' / '.join(f'{r:.1f}' for r in m.runs)}" if m.runs else ""),
-              flush=True)
+              f"load {m.load_avg:.1f}" + (f"  runs {_runs_text(m.runs)}" if m.runs else ""), flush=True)
         return m
 
     if reuse:
@@ -121,23 +126,23 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
     # history growth: incremental day after 1/5 of the history, and after all of it
     early = start + timedelta(days=max(days // 5, 8) - 1)
     stage("dbt full build (1/5 history)", ["build", "--date", (early - timedelta(days=1)).isoformat()])
-    stage("dbt incremental day (1/5 history)", ["build", "--date", early.isoformat()], repeat=repeat, restore=True)
+    stage("dbt incremental day (1/5 history)", ["build", "--date", early.isoformat()], repeated=True, restore=True)
     shutil.rmtree(data / "warehouse")
     full = stage("dbt full build", ["build", "--date", (end - timedelta(days=1)).isoformat()], rows=n_events)
     warehouse = data / "warehouse" / "segwarehouse.duckdb"
     # the first gate validates the whole event history; a daily one the day's load (and every profile)
     stage("GE gate, first run (whole event history)",
           ["gate", "--date", (end - timedelta(days=1)).isoformat(), "--run-id", "bench_gate_first"], rows=n_events)
-    inc = stage("dbt incremental day", ["build", "--date", end.isoformat()], repeat=repeat, restore=True)
+    inc = stage("dbt incremental day", ["build", "--date", end.isoformat()], repeated=True, restore=True)
     persons = _rows(warehouse, "main.dim_user_profile")
-    stage("GE gate", ["gate", "--date", end.isoformat(), "--run-id", "bench_gate"], rows=persons, repeat=repeat,
+    stage("GE gate", ["gate", "--date", end.isoformat(), "--run-id", "bench_gate"], rows=persons, repeated=True,
           restore=True)
-    stage("train (k selection on a sample)", ["train", "--run-id", "bench_train"], rows=persons, repeat=repeat,
+    stage("train (k selection on a sample)", ["train", "--run-id", "bench_train"], rows=persons, repeated=True,
           restore=True)
     # scoring replaces its run's rows, the report and the published copy are rewritten: no restore needed
-    stage("score everyone", ["score", "--run-id", "bench_score"], rows=persons, repeat=repeat)
-    stage("segment report (HTML)", ["report", "--run-id", "bench_score"], rows=persons, repeat=repeat)
-    stage("publish", ["publish"], rows=persons, repeat=repeat)
+    stage("score everyone", ["score", "--run-id", "bench_score"], rows=persons, repeated=True)
+    stage("segment report (HTML)", ["report", "--run-id", "bench_score"], rows=persons, repeated=True)
+    stage("publish", ["publish"], rows=persons, repeated=True)
 
     if with_airflow:
         code = ("from segwarehouse.airflow_runner import run_dag\n"
@@ -199,7 +204,7 @@ def to_markdown(report: dict) -> str:
             rps = f"{s['rows_per_s']:,}" if s["rows_per_s"] else ""
             cpu = "" if s.get("cpu_seconds") is None else f"{s['cpu_seconds']:.1f}"
             load = "" if s.get("load_avg") is None else f"{s['load_avg']:.1f}"
-            runs = " / ".join(f"{r:.1f}" for r in s["runs"]) if s.get("runs") else ""
+            runs = _runs_text(s["runs"]) if s.get("runs") else ""
             lines.append(f"| {s['stage']} | {s['seconds']:.1f} | {cpu} | {rps} | {s['peak_rss_mb']:,} | {load} "
                          f"| {runs} |")
         if scale.get("data_reused"):
