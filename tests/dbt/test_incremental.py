@@ -58,6 +58,22 @@ def test_incremental_run_equals_full_refresh(incremental_and_full, table):
     assert (only_inc, only_full) == (0, 0)
 
 
+def test_event_ids_are_stored_uncompressed_by_full_and_incremental_builds(incremental_and_full):
+    # uncompressed_columns (macros/storage.sql): the create of a full build sets the column's compression,
+    # and the rows of later daily inserts keep it; the model's other text columns stay compressed
+    con = incremental_and_full
+    for db in ("inc", "full_refresh"):
+        found = dict(con.execute(
+            f"select column_name, list(distinct compression order by compression) "
+            f"from pragma_storage_info('{db}.main.base_web__event_lines') "
+            f"where segment_type = 'VARCHAR' and column_name in ('event_id', 'event_type', 'device') group by all"
+        ).fetchall())
+        assert found["event_id"] == ["Uncompressed"], db
+        assert "Uncompressed" not in found["event_type"] and "Uncompressed" not in found["device"], (db, found)
+        ddl = con.execute(f"select sql from duckdb_tables() where database_name = '{db}' and table_name = 'base_web__event_lines'").fetchone()[0]
+        assert "event_id VARCHAR USING COMPRESSION Uncompressed" in ddl
+
+
 def test_late_events_arrive_through_the_lookback(incremental_and_full):
     con = incremental_and_full
     first, last = con.execute("select min(delivery_date), max(delivery_date) from inc.base_web__event_lines").fetchone()

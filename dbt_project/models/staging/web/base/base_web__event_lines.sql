@@ -3,7 +3,9 @@
     modified since their lines were loaded, and replaces all lines of every file it read (so a re-delivered,
     shorter file leaves no stale lines). -#}
 {%- set landing_source = source('web', 'events') -%}{#- lineage only: files are listed by landing_files -#}
-{{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
+{#- event_id is stored uncompressed (macros/storage.sql): 20M random ids are written in 0.7 instead of 2.2 s -#}
+{{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns',
+          uncompressed_columns=['event_id']) }}
 
 {%- set since = incremental_since(this) if is_incremental() else none -%}
 {%- set files = landing_files('web/events', '*.jsonl', since, this if is_incremental() else none) -%}
