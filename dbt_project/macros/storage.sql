@@ -9,10 +9,10 @@
   {%- if uncompressed and not temporary and language == 'sql' and not config.get('contract').enforced -%}
     {%- set columns = get_column_schema_from_query(compiled_code) -%}
     {%- set names = columns | map(attribute='name') | map('lower') | list -%}
-    {%- for wanted in uncompressed if wanted | lower not in names -%}
-      {{ exceptions.raise_compiler_error(model.name ~ ": uncompressed_columns names " ~ wanted ~ ", which the model does not select") }}
-    {%- endfor -%}
     {%- set wanted = uncompressed | map('lower') | list -%}
+    {%- for missing in wanted if missing not in names -%}
+      {{ exceptions.raise_compiler_error(model.name ~ ": uncompressed_columns names " ~ missing ~ ", which the model does not select") }}
+    {%- endfor -%}
     {%- set sql_header = config.get('sql_header', none) -%}
     {{ sql_header if sql_header is not none }}
     create table {{ relation }} (

@@ -85,7 +85,7 @@ def test_uncompressed_columns_naming_a_missing_column_fails_the_build(landing_zo
     model = home / "dbt_project" / "models" / "staging" / "web" / "base" / "base_web__event_lines.sql"
     model.write_text(model.read_text().replace("uncompressed_columns=['event_id']", "uncompressed_columns=['event_idx']"))
     paths = Paths(home=home, data=tmp_path / "data")
-    (paths.data / "raw").parent.mkdir(parents=True)
+    paths.data.mkdir()
     (paths.data / "raw").symlink_to(landing_zone.raw, target_is_directory=True)
     with pytest.raises(DbtRunFailed, match="uncompressed_columns names event_idx, which the model does not select"):
         run_dbt(["run", "--select", "base_web__event_lines"], paths=paths)
