@@ -162,3 +162,18 @@ case when ltrim({{ line }}) like '{{ '{' }}%' and json_object_keys({{ line }}) i
 {%- endmacro %}
 {% macro default__time_bucket_key(ts, minutes) -%}time_bucket(interval {{ minutes }} minute, {{ ts }}){%- endmacro %}
 {% macro spark__time_bucket_key(ts, minutes) -%}floor(unix_seconds({{ ts }}) / {{ (minutes | int) * 60 }}){%- endmacro %}
+
+
+{% macro round_half_up(expr, digits) -%}
+  {#- A number rounded to `digits` decimals as written in decimal, half away from zero (29.345 -> 29.35), as
+      a double: the same on every engine and DuckDB version. DuckDB 2.0.1 rounds the binary double instead
+      (58.69 / 2 is 29.34499... there, so 29.34), while Spark and DuckDB 2.0.0 give 29.35: the value goes
+      through decimal(38, 9) first. Not finite (DuckDB's x / 0) gives null, as Spark's division does. -#}
+  {{ return(adapter.dispatch('round_half_up', 'segwarehouse')(expr, digits)) }}
+{%- endmacro %}
+{% macro default__round_half_up(expr, digits) -%}
+  cast(round(try_cast({{ expr }} as decimal(38, 9)), {{ digits }}) as double)
+{%- endmacro %}
+{% macro spark__round_half_up(expr, digits) -%}
+  cast(round(cast({{ expr }} as decimal(38, 9)), {{ digits }}) as double)
+{%- endmacro %}

@@ -130,6 +130,20 @@ def test_profile_values_stay_in_their_ranges(warehouse_con, column, low, high):
     assert low <= lo <= hi <= high
 
 
+def test_profile_rounds_halfway_values_up_as_written_in_decimal(warehouse_con):
+    """round_half_up: 58.69 / 2 = 29.345 gives 29.35 on every engine and DuckDB version (DuckDB 2.0.1's round
+    of the double 29.34499... gives 29.34, Spark's 29.35)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    rows = warehouse_con.execute(
+        "select monetary, frequency, avg_order_value from dim_user_profile where frequency > 0").fetchall()
+    as_written = [Decimal(repr(monetary / frequency)) for monetary, frequency, _ in rows]
+    halfway = [d for d in as_written if d.as_tuple().exponent == -3 and d.as_tuple().digits[-1] == 5]
+    assert len(halfway) >= 3  # the test data holds such orders, or this test would prove nothing
+    expected = [float(d.quantize(Decimal("0.01"), ROUND_HALF_UP)) for d in as_written]
+    assert [row[2] for row in rows] == expected
+
+
 def test_profile_reflects_planted_personas(warehouse_con):
     """Profiles of the generator's personas differ the way the personas were planted."""
     stats = {r[0]: r[1:] for r in warehouse_con.execute("""

@@ -1,5 +1,15 @@
 {#- The unified user profile: one row per resolved person, as of as_of_date (docs/profile.md). -#}
 {%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" -%}
+{#- the engagement score's points before rounding (seed articles: 15+ pages/week high, >10 min sessions
+    engaged); read in `derived` below -#}
+{%- set engagement_points -%}
+    100 * (
+        0.40 * least(page_views_per_week / {{ var('engagement_pages_per_week') }}, 1)
+      + 0.25 * least(coalesce(avg_session_minutes, 0) / {{ var('engagement_session_minutes') }}, 1)
+      + 0.20 * least(sessions_per_week / {{ var('engagement_sessions_per_week') }}, 1)
+      + 0.15 * least((email_opens_28d + 2 * email_clicks_28d) / {{ var('engagement_email_points') }}, 1)
+    )
+{%- endset %}
 with persons as (
     select
         person_id,
@@ -68,9 +78,9 @@ joined as (
         coalesce(rfm.m_score, 1) as m_score,
         coalesce(web.sessions_count, 0)::integer as sessions_count,
         coalesce(web.sessions_last_30d, 0)::integer as sessions_last_30d,
-        {{ as_double("round(coalesce(web.page_views_28d, 0) / 4.0, 2)") }} as page_views_per_week,
-        {{ as_double("round(coalesce(web.sessions_28d, 0) / 4.0, 2)") }} as sessions_per_week,
-        round(web.avg_session_minutes, 2) as avg_session_minutes,
+        {{ round_half_up("coalesce(web.page_views_28d, 0) / 4.0", 2) }} as page_views_per_week,
+        {{ round_half_up("coalesce(web.sessions_28d, 0) / 4.0", 2) }} as sessions_per_week,
+        {{ round_half_up("web.avg_session_minutes", 2) }} as avg_session_minutes,
         coalesce(web.email_opens_28d, 0)::integer as email_opens_28d,
         coalesce(web.email_clicks_28d, 0)::integer as email_clicks_28d,
         coalesce(web.events_last_30d, 0)::integer as events_last_30d,
@@ -120,14 +130,7 @@ derived as (
         case when last_session_date is not null
             then greatest({{ days_between('last_session_date', as_of) }}, 0)::integer
         end as days_since_last_session,
-        round(
-            100 * (
-                0.40 * least(page_views_per_week / {{ var('engagement_pages_per_week') }}, 1)
-              + 0.25 * least(coalesce(avg_session_minutes, 0) / {{ var('engagement_session_minutes') }}, 1)
-              + 0.20 * least(sessions_per_week / {{ var('engagement_sessions_per_week') }}, 1)
-              + 0.15 * least((email_opens_28d + 2 * email_clicks_28d) / {{ var('engagement_email_points') }}, 1)
-            ), 1
-        ) as engagement_score
+        {{ round_half_up(engagement_points, 1) }} as engagement_score
     from joined
 )
 
@@ -158,9 +161,9 @@ select
     recency_days,
     frequency,
     monetary,
-    case when frequency > 0 then round(monetary / frequency, 2) end as avg_order_value,
+    case when frequency > 0 then {{ round_half_up("monetary / frequency", 2) }} end as avg_order_value,
     refund_count,
-    {{ as_double("round(frequency * 30.0 / greatest(tenure_days, 30), 3)") }} as orders_per_month,
+    {{ round_half_up("frequency * 30.0 / greatest(tenure_days, 30)", 3) }} as orders_per_month,
     r_score,
     f_score,
     m_score,
@@ -175,11 +178,11 @@ select
     engagement_score,
     events_last_30d,
     events_prev_30d,
-    round((events_last_30d - events_prev_30d) / greatest(events_prev_30d, 1), 3) as engagement_trend,
+    {{ round_half_up("(events_last_30d - events_prev_30d) / greatest(events_prev_30d, 1)", 3) }} as engagement_trend,
     orders_last_30d,
     orders_prev_30d,
     top_category,
-    round(top_category_share, 3) as top_category_share,
+    {{ round_half_up("top_category_share", 3) }} as top_category_share,
     preferred_device,
     preferred_channel,
     has_abandoned_cart,
@@ -195,16 +198,16 @@ select
     end as lifecycle_stage,
     {{ as_of }} as as_of_date,
     days_since_first_activity,
-    round(lifetime_avg_session_minutes, 2) as lifetime_avg_session_minutes,
-    round(browse_events_per_session, 2) as browse_events_per_session,
-    round(search_share, 3) as search_share,
-    round(product_view_share, 3) as product_view_share,
-    round(cart_session_share, 3) as cart_session_share,
-    round(logged_in_session_share, 3) as logged_in_session_share,
+    {{ round_half_up("lifetime_avg_session_minutes", 2) }} as lifetime_avg_session_minutes,
+    {{ round_half_up("browse_events_per_session", 2) }} as browse_events_per_session,
+    {{ round_half_up("search_share", 3) }} as search_share,
+    {{ round_half_up("product_view_share", 3) }} as product_view_share,
+    {{ round_half_up("cart_session_share", 3) }} as cart_session_share,
+    {{ round_half_up("logged_in_session_share", 3) }} as logged_in_session_share,
     session_days,
     days_since_last_session,
-    round(mean_days_between_sessions, 2) as mean_days_between_sessions,
-    {{ as_double("round(days_since_last_session / mean_days_between_sessions, 3)") }} as session_gap_ratio,
-    round(avg_visit_minutes, 2) as avg_visit_minutes,
+    {{ round_half_up("mean_days_between_sessions", 2) }} as mean_days_between_sessions,
+    {{ round_half_up("days_since_last_session / mean_days_between_sessions", 3) }} as session_gap_ratio,
+    {{ round_half_up("avg_visit_minutes", 2) }} as avg_visit_minutes,
     email_sessions
 from derived

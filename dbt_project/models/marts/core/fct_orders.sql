@@ -31,7 +31,7 @@ select
     orders.store_channel,
     orders.currency,
     orders.amount,
-    cast(round(orders.amount * fx.eur_per_unit, 2) as decimal(18, 2)) as amount_reporting,
+    cast({{ round_half_up('orders.amount * fx.eur_per_unit', 2) }} as decimal(18, 2)) as amount_reporting,
     coalesce(items.n_items, 0) as n_items,
     coalesce(items.n_units, 0)::bigint as n_units,
     items.main_category
