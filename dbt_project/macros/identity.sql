@@ -91,8 +91,8 @@
 {% macro person_map_recompute_prehook() -%}
   {#- Incremental int_person_map (DuckDB): only the identity components whose nodes or links changed are
       recomputed. A node changed when it is new or gone, its actor/guard flags differ, its links differ
-      (edge_fingerprint: an order-free hash of its links, stored per node) or its stored flag disagrees with
-      max_component_size. The nodes to recompute are the changed nodes plus every stored node of their
+      (edge_fingerprint: an order-free hash of its links from int_identity_nodes, stored per node) or its
+      stored flag disagrees with max_component_size. The nodes to recompute are the changed nodes plus every stored node of their
       components (anchor_person_id); a component is closed under links, so every link of a recomputed node
       joins two recomputed nodes and the result equals a full refresh. They go to temp table
       int_person_map__recompute with the person id each had before (person_id_history reads the moves), and
@@ -106,9 +106,8 @@
     {%- endif -%}
     create or replace temp table {{ recompute }} as
     with current_nodes as (
-        select nodes.node_key, nodes.is_actor, nodes.is_guard_rejected, coalesce(fp.edge_fingerprint, 0) as edge_fingerprint
-        from {{ ref('int_identity_nodes') }} as nodes
-        left join ({{ identity_edge_fingerprints(ref('int_identity_edges_guarded')) }}) as fp on fp.node_key = nodes.node_key
+        select node_key, is_actor, is_guard_rejected, edge_fingerprint
+        from {{ ref('int_identity_nodes') }}
     ),
 
     changed as (
@@ -175,15 +174,9 @@
 {%- endmacro %}
 
 
-{% macro identity_edge_fingerprints(edges) -%}
-  {#- (node_key, edge_fingerprint) per linked node of an edges relation (node_a, node_b, link_type): an
-      order-free hash of the node's links (type, other end and direction), so any added or removed link
-      changes it. -#}
-  select node_key, bit_xor(link_hash) as edge_fingerprint
-  from (
-      select node_a as node_key, {{ hash64('link_type', 'node_b', "'>'") }} as link_hash from {{ edges }}
-      union all
-      select node_b, {{ hash64('link_type', 'node_a', "'<'") }} from {{ edges }}
-  ) as links
-  group by node_key
+{% macro identity_link_hash(link_type, other_end, direction) -%}
+  {#- A 64-bit hash of one end of an identity link (its type, the node at the other end, '>' from node_a or
+      '<' from node_b); int_identity_nodes xors them per node into edge_fingerprint, so any added or removed
+      link changes a node's fingerprint. -#}
+  {{ hash64(link_type, other_end, direction) }}
 {%- endmacro %}

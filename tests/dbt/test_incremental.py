@@ -58,6 +58,25 @@ def test_incremental_run_equals_full_refresh(incremental_and_full, table):
     assert (only_inc, only_full) == (0, 0)
 
 
+def test_person_map_keeps_the_link_fingerprints_of_the_current_nodes(incremental_and_full):
+    """After five daily runs every person-map row carries its node's current edge_fingerprint (the pre-hook
+    found every node whose links changed); linked nodes have one, unlinked nodes 0."""
+    con = incremental_and_full
+    stale, linked, unlinked_nonzero = con.execute("""
+        select
+            count(*) filter (where m.edge_fingerprint <> n.edge_fingerprint),
+            count(*) filter (where n.edge_fingerprint <> 0),
+            count(*) filter (where n.edge_fingerprint <> 0 and n.node_key not in (
+                select node_a from inc.int_identity_edges_guarded union select node_b from inc.int_identity_edges_guarded))
+        from inc.int_identity_nodes as n
+        inner join inc.int_person_map as m on m.node_key = n.node_key
+    """).fetchone()
+    link_ends = con.execute("select count(*) from (select node_a from inc.int_identity_edges_guarded "
+                            "union select node_b from inc.int_identity_edges_guarded)").fetchone()[0]
+    assert link_ends > 0
+    assert (stale, linked, unlinked_nonzero) == (0, link_ends, 0)
+
+
 def test_event_ids_are_stored_uncompressed_by_full_and_incremental_builds(incremental_and_full):
     # uncompressed_columns (macros/storage.sql): the create of a full build sets the column's compression,
     # and the rows of later daily inserts keep it; the model's other text columns stay compressed

@@ -10,8 +10,8 @@
     customer_id (a device with exactly one login owner follows that owner; other nodes stand alone).
     Incremental on DuckDB: a daily run recomputes only the components whose nodes or links changed
     (person_map_recompute_prehook); anchor_person_id identifies the component, edge_fingerprint the node's
-    links, previous_person_id, mapped_as_of_date and mapped_at (when its dbt invocation started) record the
-    run that last rewrote the row. -#}
+    links (from int_identity_nodes), previous_person_id, mapped_as_of_date and mapped_at (when its dbt
+    invocation started) record the run that last rewrote the row. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -26,7 +26,8 @@ with nodes as (
         split_part(node_key, ':', 1) as id_type,
         substr(node_key, length(split_part(node_key, ':', 1)) + 2) as id_value,
         is_actor,
-        is_guard_rejected
+        is_guard_rejected,
+        edge_fingerprint
     from {{ ref('int_identity_nodes') }}
     where {{ recompute_filter('node_key', 'node_key') }}
 ),
@@ -114,10 +115,6 @@ login_owner as (
     having count(*) = 1
 ),
 
-fingerprints as (
-    {{ identity_edge_fingerprints('guarded_edges') }}
-),
-
 previous as (
     {{ person_map_previous() }}
 )
@@ -136,12 +133,11 @@ select
         else anchors.anchor_person_id
     end as person_id,
     anchors.anchor_person_id,
-    coalesce(fingerprints.edge_fingerprint, 0) as edge_fingerprint,
+    coalesce(components.edge_fingerprint, 0) as edge_fingerprint,
     previous.previous_person_id,
     cast('{{ as_of_date() }}' as date) as mapped_as_of_date,
     {{ load_timestamp() }} as mapped_at
 from components
 inner join anchors on anchors.label = components.label
 left join login_owner on login_owner.node_key = components.node_key
-left join fingerprints on fingerprints.node_key = components.node_key
 left join previous on previous.node_key = components.node_key
