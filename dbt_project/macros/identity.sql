@@ -94,9 +94,9 @@
       (edge_fingerprint: an order-free hash of its links from int_identity_nodes, stored per node) or its
       stored flag disagrees with max_component_size. The nodes to recompute are the changed nodes plus
       every stored node of their components (anchor_person_id); a component is closed under links, so every
-      link of a recomputed node joins two recomputed nodes and the result equals a full refresh. They go to temp table
-      int_person_map__recompute with the person id each had before (person_id_history reads the moves), and
-      their rows are deleted. On Spark (rebuilt in full) the previous mapping is copied aside for the same
+      link of a recomputed node joins two recomputed nodes and the result equals a full refresh. They go to
+      temp table int_person_map__recompute with the person id each had before (person_id_history reads the
+      moves), and their rows are deleted. On Spark (rebuilt in full) the previous mapping is copied aside for the same
       purpose, before the rebuild drops the table. -#}
   {%- set recompute = this.identifier ~ '__recompute' -%}
   {%- if is_incremental() -%}
