@@ -72,9 +72,44 @@ def cmd_stage(args: argparse.Namespace) -> int:
     elif args.command == "report":
         out = pipeline.report_segments(run_id)
     else:  # erase
-        out = pipeline.erase_person(args.identifier, run_id)
+        from .pii import PiiKeyError
+        from .privacy import ErasureError
+
+        try:
+            out = pipeline.erase_person(args.identifier, run_id)
+        except (ErasureError, PiiKeyError) as exc:
+            print(f"segwarehouse erase: {exc}", file=sys.stderr)
+            return 1
     print(json.dumps(out, indent=2, default=str))
     return 0
+
+
+def cmd_landing(args: argparse.Namespace) -> int:
+    """Scan the landing zone into the file ledger, or show what the ledger says about each file."""
+    import json
+
+    import duckdb
+
+    from .dbt_runner import scan_landing
+    from .landing import ledger
+
+    paths = get_paths()
+    if args.action == "scan":
+        print(json.dumps(scan_landing(paths), indent=2))
+        if args.parquet:
+            with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+                con.execute(f"copy {ledger.LEDGER} to '{_sql_string(args.parquet)}' (format parquet)")
+            print(f"ledger exported to {args.parquet}")
+        return 0
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        rows = ledger.rows(con, args.status or None)
+    for r in rows:
+        print(f"{r['status']:<9} {r['source_file']}" + (f"  ({r['reason']})" if r["reason"] else ""))
+    return 0
+
+
+def _sql_string(value: str) -> str:
+    return value.replace("'", "''")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("identifier")
     e.add_argument("--run-id")
     e.set_defaults(func=cmd_stage)
+
+    lz = sub.add_parser("landing", help="the landing-zone file ledger: scan it, or list files and their status")
+    lz.add_argument("action", choices=["scan", "show"])
+    lz.add_argument("--status", action="append", choices=["new", "changed", "loaded", "reloaded", "ignored",
+                                                          "rejected", "missing"], help="show only these")
+    lz.add_argument("--parquet", help="scan: also export the ledger to this Parquet file (the Spark target reads it)")
+    lz.set_defaults(func=cmd_landing)
 
     d = sub.add_parser("demo", help="generate data and run the whole pipeline on the embedded DuckDB")
     d.set_defaults(func=cmd_demo)

@@ -9,9 +9,18 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 
 from .dbt_vars import validate_dbt_vars, validate_raw_path
 from .paths import Paths, get_paths
+
+# the base model that parses each landing source's files (what the file ledger marks as loaded)
+BASE_MODELS = {
+    "base_crm__contact_lines": "crm_contacts",
+    "base_web__event_lines": "web_events",
+    "base_shop__order_lines": "shop_orders",
+    "base_shop__order_item_lines": "shop_order_items",
+}
 
 _LOCK = threading.Lock()  # dbtRunner is not re-entrant; one invocation per process at a time
 
@@ -78,7 +87,9 @@ def _release_duckdb() -> None:
 def run_dbt(args: list[str], *, paths: Paths | None = None, vars: dict | None = None) -> DbtResult:
     """Invoke dbt (e.g. ``["build"]``) on the project's DuckDB; raise DbtRunFailed naming failed nodes.
 
-    `vars` and the landing-zone path are validated first (`segwarehouse.dbt_vars.DbtVarError`).
+    `vars` and the landing-zone path are validated first (`segwarehouse.dbt_vars.DbtVarError`). A `run` or
+    `build` scans the landing zone into the file ledger first (the base models list their files from it)
+    and records afterwards which files the base models that ran now hold.
     """
     from dbt.cli.main import dbtRunner
 
@@ -88,6 +99,9 @@ def run_dbt(args: list[str], *, paths: Paths | None = None, vars: dict | None = 
     if vars:
         validate_dbt_vars(vars)
     paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    reads_landing = bool(args) and args[0] in ("run", "build")
+    if reads_landing:
+        scan_landing(paths)
     cli = [*args, "--project-dir", str(paths.dbt_project), "--profiles-dir", str(paths.dbt_project)]
     other_vars = {k: v for k, v in (vars or {}).items() if k != "as_of_date"}
     if other_vars:
@@ -120,6 +134,9 @@ def run_dbt(args: list[str], *, paths: Paths | None = None, vars: dict | None = 
         })
         seconds += r.execution_time or 0.0
     result = DbtResult(args=args, nodes=nodes, seconds=round(seconds, 2))
+    if reads_landing:
+        loaded = [BASE_MODELS[n["name"]] for n in nodes if n["name"] in BASE_MODELS and n["status"] == "success"]
+        _mark_loaded(paths, loaded, str((vars or {}).get("as_of_date") or ""), "--full-refresh" in args)
     failed = [n for n in nodes if n["status"] in ("error", "fail", "runtime error")]
     if failed or not res.success:
         detail = "\n".join(f"  {n['type']} {n['name']}: {n['status']} {n['message'][:500]}" for n in failed)
@@ -127,3 +144,27 @@ def run_dbt(args: list[str], *, paths: Paths | None = None, vars: dict | None = 
             detail += f"\n  {type(res.exception).__name__}: {res.exception}"
         raise DbtRunFailed(f"dbt {' '.join(args)} failed:\n{detail or '  (no node results; see dbt logs)'}")
     return result
+
+
+def scan_landing(paths: Paths) -> dict:
+    """Scan the landing zone into the warehouse's file ledger (see segwarehouse.landing.ledger)."""
+    import duckdb
+
+    from .landing import ledger
+
+    paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(paths.warehouse)) as con:
+        return ledger.scan(con, paths.raw).as_dict()
+
+
+def _mark_loaded(paths: Paths, sources: list[str], as_of: str, full_refresh: bool) -> None:
+    import duckdb
+
+    from .landing import ledger
+
+    if not sources:
+        return
+    with duckdb.connect(str(paths.warehouse)) as con:
+        day = as_of or con.execute(f"select max(delivery_date)::varchar from {ledger.LEDGER} "
+                                   "where status in ('new', 'changed', 'loaded', 'reloaded')").fetchone()[0]
+        ledger.mark_loaded(con, sources, date.fromisoformat(day), full_refresh=full_refresh)

@@ -54,6 +54,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "raw_path": (_is_path, "a non-empty path without quotes, backslashes, ';', control or glob characters"),
     "lookback_days": _int(0, 60),
     "future_tolerance_days": _int(0, 30),
+    "timestamp_floor": (lambda v: v != "" and _is_date(v), "a date YYYY-MM-DD"),
     "reporting_currency": (lambda v: isinstance(v, str) and re.fullmatch(r"[A-Z]{3}", v) is not None,
                            "an ISO-4217 code of three capital letters"),
     "session_gap_minutes": _int(1, 1440),
@@ -94,3 +95,13 @@ def validate_raw_path(path: str) -> str:
     if not check(path):
         raise DbtVarError(f"SEGWAREHOUSE_RAW / dbt var raw_path={path!r}: must be {rule}")
     return path
+
+
+def project_var(paths: Any, name: str) -> Any:
+    """The default of a dbt var as dbt_project.yml declares it (for Python steps that share its value)."""
+    import yaml
+
+    declared = yaml.safe_load((paths.dbt_project / "dbt_project.yml").read_text()).get("vars") or {}
+    if name not in declared:
+        raise DbtVarError(f"dbt_project.yml declares no var {name!r}")
+    return declared[name]

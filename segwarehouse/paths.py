@@ -18,11 +18,14 @@ class Paths:
 
     home: Path
     data: Path
+    # set for a private build next to the live one (an erasure rebuilds a copy before swapping it in)
+    raw_dir: Path | None = None
+    warehouse_file: Path | None = None
 
     @property
     def raw(self) -> Path:
         """Landing zone of source files (see docs/sources.md)."""
-        return Path(os.environ.get("SEGWAREHOUSE_RAW", self.data / "raw"))
+        return self.raw_dir or Path(os.environ.get("SEGWAREHOUSE_RAW", self.data / "raw"))
 
     @property
     def truth(self) -> Path:
@@ -32,7 +35,8 @@ class Paths:
     @property
     def warehouse(self) -> Path:
         """The DuckDB file dbt writes (single writer)."""
-        return Path(os.environ.get("SEGWAREHOUSE_DUCKDB", self.data / "warehouse" / "segwarehouse.duckdb"))
+        return self.warehouse_file or Path(
+            os.environ.get("SEGWAREHOUSE_DUCKDB", self.data / "warehouse" / "segwarehouse.duckdb"))
 
     @property
     def serving(self) -> Path:

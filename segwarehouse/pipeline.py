@@ -6,10 +6,13 @@ JSON-serialisable summary (it travels through XCom). Heavy imports happen inside
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 
 from .paths import Paths, get_paths
+
+log = logging.getLogger(__name__)
 
 # what the serving file BI reads contains (tables missing from the warehouse are skipped)
 SERVING_TABLES = [
@@ -61,20 +64,44 @@ def build_warehouse(ds: str | date | None, paths: Paths | None = None, *, full_r
                     layer: str | None = None) -> dict:
     """`dbt build` (seeds, models, data tests) for the run date, all layers or one of DBT_LAYERS.
 
+    The landing zone is scanned into the file ledger first. The build becomes a full refresh when an
+    incremental one would give another warehouse (segwarehouse.landing.ledger.full_refresh_reasons: a past
+    day re-run, files new or changed in partitions the incremental models no longer re-read, or an earlier
+    full refresh that did not finish); the reasons are returned and logged. A full refresh stays pending
+    until every layer has been rebuilt, so the DAG's layer tasks (and their retries) all rebuild.
+
     dbt unit tests are left out, as dbt recommends for production runs: they check the SQL against fixed
     fixtures, not the day's data, so the test suite and CI run them on every change instead.
     """
-    from .dbt_runner import run_dbt
+    import duckdb
+
+    from .dbt_runner import run_dbt, scan_landing
+    from .dbt_vars import project_var
+    from .landing import ledger
 
     paths = paths or get_paths()
     if layer is not None and layer not in DBT_LAYERS:
         raise ValueError(f"unknown dbt layer {layer!r}; expected one of {sorted(DBT_LAYERS)}")
-    args = ["build", *(["--full-refresh"] if full_refresh else []), "--exclude-resource-type", "unit_test"]
+    day = _day(ds)
+    scanned = scan_landing(paths)
+    with duckdb.connect(str(paths.warehouse)) as con:
+        reasons = ledger.full_refresh_reasons(con, day, int(project_var(paths, "lookback_days")))
+        if full_refresh and not reasons:
+            reasons = ["asked for (--full-refresh)"]
+        if reasons:
+            ledger.set_pending(con, day, reasons)
+            log.warning("full refresh as of %s: %s", day, "; ".join(reasons))
+    full = bool(reasons)
+    args = ["build", *(["--full-refresh"] if full else []), "--exclude-resource-type", "unit_test"]
     if layer:
         # "buildable": a test runs with the layer that completes its parents (fct_orders -> fx_rates in marts)
         args += ["--select", DBT_LAYERS[layer], "--indirect-selection", "buildable"]
-    result = run_dbt(args, paths=paths, vars={"as_of_date": _day(ds).isoformat()})
-    return {"as_of_date": _day(ds).isoformat(), "layer": layer or "all", "nodes": result.counts(),
+    result = run_dbt(args, paths=paths, vars={"as_of_date": day.isoformat()})
+    if full and (layer is None or layer == list(DBT_LAYERS)[-1]):
+        with duckdb.connect(str(paths.warehouse)) as con:
+            ledger.clear_pending(con)
+    return {"as_of_date": day.isoformat(), "layer": layer or "all", "full_refresh": full,
+            "full_refresh_reasons": reasons, "landing": scanned, "nodes": result.counts(),
             "seconds": result.seconds, "slowest": sorted(result.nodes, key=lambda n: -n["seconds"])[:8],
             "rows": warehouse_row_counts(paths)}
 
@@ -174,7 +201,18 @@ def publish_segments(run_id: str | None, paths: Paths | None = None) -> dict:
 
 
 def erase_person(identifier: str, run_id: str | None, paths: Paths | None = None) -> dict:
-    """Right to erasure for one email / customer id (see segwarehouse.privacy)."""
+    """Right to erasure for one email / customer id (see segwarehouse.privacy): the warehouse is rebuilt
+    without the person, then published only through the quality gate."""
+    from .privacy import Stages
     from .privacy import erase_person as erase
+    from .quality_gate import validate_warehouse
+    from .serving import remove_persons
 
-    return erase(identifier, run_folder_name(run_id, "erasure"), paths or get_paths())
+    def rebuild(work: Paths, as_of: date) -> dict:
+        return build_warehouse(as_of, work, full_refresh=True)
+
+    def validate(target: Paths, run_name: str) -> bool:
+        return validate_warehouse(target.warehouse, run_name, target.runs, raise_on_failure=False).success
+
+    stages = Stages(rebuild=rebuild, validate=validate, publish=publish_serving, purge_serving=remove_persons)
+    return erase(identifier, run_folder_name(run_id, "erasure"), paths or get_paths(), stages)

@@ -31,53 +31,39 @@
 {%- endmacro %}
 
 {% macro default__latest_delivery_date_sql() -%}
-  {{ return("select max(regexp_extract(file, 'date=(\\d{4}-\\d{2}-\\d{2})', 1)) from glob('" ~ var('raw_path') ~ "/*/*/date=*/*')") }}
+  {{ return("select max(delivery_date)::varchar from " ~ landing_ledger() ~ " where status in ('new', 'changed', 'loaded', 'reloaded')") }}
 {%- endmacro %}
 
 
-{% macro landing_files(folder, pattern, since_date=none, loaded_in=none) -%}
-  {#- Absolute paths of the files under raw_path/folder/date=*/pattern delivered in [since_date, as_of_date].
-      With loaded_in (the incremental model itself), files whose lines it already holds are left out unless
-      the file was modified at or after the load that wrote them (a re-delivery rewrites the file): a daily
-      run parses the new files, not the whole lookback window again. -#}
-  {%- if not execute -%}{{ return([]) }}{%- endif -%}
-  {%- set files = adapter.dispatch('landing_files', 'segwarehouse')(folder, pattern, since_date) -%}
-  {#- DuckDB only: on Spark incremental models are rebuilt in full (spark_incremental.sql), so no caller
-      passes loaded_in there -#}
-  {%- if loaded_in is not none and files | length > 0 -%}
-    {%- set files = changed_landing_files(files, loaded_in, since_date) -%}
+{% macro landing_ledger() -%}
+  {#- The file ledger (segwarehouse.landing.ledger writes it before every build): the relation, after checking
+      that it exists, so a dbt run by hand before any scan stops with what to do. Not source(): as_of_date()
+      reads it from any model (and from unit tests); the base models declare the source for lineage. -#}
+  {%- set ledger = api.Relation.create(database=target.database, schema='landing', identifier='file_ledger') -%}
+  {%- if execute and target.type != 'spark' -%}
+    {%- if adapter.get_relation(ledger.database, ledger.schema, ledger.identifier) is none -%}
+      {{ exceptions.raise_compiler_error("the landing-zone file ledger " ~ ledger ~ " does not exist: build with `segwarehouse build` (it scans the landing zone first) or run `segwarehouse landing scan`") }}
+    {%- endif -%}
   {%- endif -%}
-  {{ return(files) }}
+  {{ return(ledger) }}
 {%- endmacro %}
 
-{% macro changed_landing_files(files, loaded_in, since_date) -%}
-  {#- The listed files that loaded_in holds no line of, or that were modified at or after the load of their
-      lines (loaded_at, to the second: the file times DuckDB reads have whole seconds, so a re-delivery in the
-      second its file was loaded is not missed; such a file is read once more). Reads file metadata only
-      (DuckDB does not read the content it is not asked for). -#}
-  {%- set sql -%}
-    select f.filename
-    from read_text({{ sql_file_list(files) }}) as f
-    left join (
-        select source_file, min(loaded_at) as loaded_at
-        from {{ loaded_in }}
-        {%- if since_date %} where delivery_date >= '{{ since_date }}'{% endif %}
-        group by source_file
-    ) as loaded
-        on loaded.source_file = replace(f.filename, '{{ var("raw_path") }}/', '')
-    -- last_modified has whole seconds: a file rewritten in the second its load started is read again
-    where loaded.loaded_at is null or cast(f.last_modified as timestamp) >= date_trunc('second', loaded.loaded_at)
-    order by f.filename
-  {%- endset -%}
-  {{ return(run_query(sql).columns[0].values() | list) }}
+
+{% macro landing_files(source_name, incremental=false) -%}
+  {#- Absolute paths of the accepted files of source_name delivered up to as_of_date, listed by the file ledger
+      (never a glob: links, bad partitions and unexpected files are not in it). In an incremental run only the
+      files whose content the warehouse does not hold yet (new, or changed since their load: by content hash). -#}
+  {%- if not execute -%}{{ return([]) }}{%- endif -%}
+  {{ return(adapter.dispatch('landing_files', 'segwarehouse')(source_name, incremental)) }}
 {%- endmacro %}
 
-{% macro default__landing_files(folder, pattern, since_date=none) -%}
+{% macro default__landing_files(source_name, incremental=false) -%}
   {%- set sql -%}
-    select file from glob('{{ var("raw_path") }}/{{ folder }}/date=*/{{ pattern }}')
-    where regexp_extract(file, 'date=(\d{4}-\d{2}-\d{2})', 1) <= '{{ as_of_date() }}'
-    {%- if since_date %} and regexp_extract(file, 'date=(\d{4}-\d{2}-\d{2})', 1) >= '{{ since_date }}'{% endif %}
-    order by file
+    select '{{ var("raw_path") }}/' || source_file from {{ landing_ledger() }}
+    where source_name = '{{ source_name }}' and status in ('new', 'changed', 'loaded', 'reloaded')
+      and delivery_date <= '{{ as_of_date() }}'
+      {%- if incremental %} and loaded_hash is distinct from content_hash{% endif %}
+    order by source_file
   {%- endset -%}
   {{ return(run_query(sql).columns[0].values() | list) }}
 {%- endmacro %}
@@ -88,29 +74,35 @@
 {%- endmacro %}
 
 {% macro default__read_lines(files, n_groups=4) -%}
-  {#- One row per physical line: source file, delivery date, 1-based line number, text (no line ending).
+  {#- One row per physical line: source file, delivery date, whether the file holds no visible character
+      (is_blank_file: an empty delivery), 1-based line number, text (no line ending).
       read_text yields one row per file and the unnest and parsing after it run in that scan's pipeline, so
       the files are split round-robin into n_groups union-all branches that DuckDB runs in parallel (a
       materialized CTE would parallelize too, but holds every line of the history in memory). File-level
-      columns are computed once per file, before the unnest; CRLF endings are folded per file (only in files with a CR). File names
+      columns are computed once per file, before the unnest; CRLF endings are folded per file (only in files with a CR) and a
+      leading byte-order mark is dropped. File names
       come from the landing zone, so quotes in them are escaped. A 0-byte file yields one empty line 1. -#}
   {%- if files | length == 0 -%}
-    select null::varchar as source_file, null::date as delivery_date, null::bigint as line_no, null::varchar as line
+    select null::varchar as source_file, null::date as delivery_date, null::boolean as is_blank_file,
+           null::bigint as line_no, null::varchar as line
     where false
   {%- else -%}
     {%- for group in range([n_groups, files | length] | min) %}
     {% if not loop.first %}union all{% endif %}
-    select source_file, delivery_date, generate_subscripts(lines, 1)::bigint as line_no, unnest(lines) as line
+    select source_file, delivery_date, is_blank_file, generate_subscripts(lines, 1)::bigint as line_no, unnest(lines) as line
     from (
         select
             replace(filename, '{{ var("raw_path") }}/', '') as source_file,
+            trim(content, chr(10) || chr(13) || ' ') = '' as is_blank_file,
             cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as delivery_date,
             -- the fold copies the whole file: only for files that hold a CR (20M lines: 2.0 -> 0.8 s)
             string_split(
                 case when contains(content, chr(13)) then replace(content, chr(13) || chr(10), chr(10)) else content end,
                 chr(10)
             ) as lines
-        from read_text({{ sql_file_list(files[group::n_groups]) }})
+        -- a UTF-8 byte-order mark (spreadsheet exports write one) is not part of the first line
+        from (select filename, case when starts_with(content, chr(65279)) then content[2:] else content end as content
+              from read_text({{ sql_file_list(files[group::n_groups]) }}))
     )
     {%- endfor %}
   {%- endif -%}
@@ -141,11 +133,11 @@
 {%- endmacro %}
 
 
-{% macro csv_landing_ctes(folder, since_date=none, loaded_in=none) -%}
-  {#- CTEs `lines`, `headers`, `fields` for the CSV files of one landing folder delivered in
-      [since_date, as_of_date]: one row per data line with its file, delivery date, line number, raw text,
-      the file's header line and the parsed fields `f`. -#}
-  {%- set files = landing_files(folder, '*.csv', since_date, loaded_in) -%}
+{% macro csv_landing_ctes(source_name) -%}
+  {#- CTEs `lines`, `headers`, `fields` for the CSV files of one source that the run reads (landing_files):
+      one row per data line with its file, delivery date, line number, raw text, the file's header line and
+      the parsed fields `f`. -#}
+  {%- set files = landing_files(source_name, is_incremental()) -%}
 -- materialized: read once for both the header check and the fields (CSV files are small next to events)
 with lines as {{ cte_materialized() }}(
     {{ read_lines(files) }}
@@ -178,24 +170,6 @@ fields as (
   when header_line <> '{{ header }}' then 'header mismatch: expected ' || '{{ header }}'
   when (length(line) - length(replace(line, '"', ''))) % 2 = 1 then 'malformed line: unbalanced double quote'
   when n_fields <> {{ header.split(',') | length }} then 'malformed line: ' || n_fields || ' fields, expected {{ header.split(',') | length }}'
-{%- endmacro %}
-
-
-{% macro empty_landing_files(files) -%}
-  {#- source_file and delivery_date of the listed files that are 0 bytes long (their content is not read). -#}
-  {{ return(adapter.dispatch('empty_landing_files', 'segwarehouse')(files)) }}
-{%- endmacro %}
-
-{% macro default__empty_landing_files(files) -%}
-  {%- if files | length == 0 -%}
-    select null::varchar as source_file, null::date as delivery_date where false
-  {%- else -%}
-    select
-        replace(filename, '{{ var("raw_path") }}/', '') as source_file,
-        cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) as date) as delivery_date
-    from read_text({{ sql_file_list(files) }})
-    where size = 0
-  {%- endif -%}
 {%- endmacro %}
 
 

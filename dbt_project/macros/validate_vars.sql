@@ -7,6 +7,10 @@
   {%- if as_of != '' and not modules.re.match('^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$', as_of) -%}
     {%- do problems.append("as_of_date=" ~ as_of ~ ": must be a date YYYY-MM-DD (or empty)") -%}
   {%- endif -%}
+  {%- set floor = var('timestamp_floor') | string -%}
+  {%- if not modules.re.match('^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$', floor) -%}
+    {%- do problems.append("timestamp_floor=" ~ floor ~ ": must be a date YYYY-MM-DD") -%}
+  {%- endif -%}
   {%- set raw = var('raw_path') | string -%}
   {%- if raw | trim == '' or modules.re.search('[\'"`;\\\\\\x00-\\x1f*?\\[\\]{}]', raw) -%}
     {%- do problems.append("raw_path=" ~ raw ~ ": must be a non-empty path without quotes, backslashes, ';', control or glob characters") -%}

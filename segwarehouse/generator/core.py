@@ -13,6 +13,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from ..landing.sources import SOURCES as LANDING_SOURCES
 from .config import GeneratorConfig
 from .crm import build_contacts
 from .personas import PERSONA_NAMES
@@ -20,12 +21,8 @@ from .population import MAX_DEVICES, Population, build_population
 from .simulate import DaySimulator
 from .sql import CONTACTS_SELECT, EVENTS_SELECT, ITEMS_SELECT, ORDERS_SELECT, macro_sql
 
-SOURCES = {
-    "contacts": ("crm/contacts", "contacts.csv"),
-    "events": ("web/events", "events.jsonl"),
-    "orders": ("shop/orders", "orders.csv"),
-    "order_items": ("shop/order_items", "order_items.csv"),
-}
+# the landing-zone layout the generator writes (owned by segwarehouse.landing): key -> (folder, file name)
+SOURCES = {key: (s.folder, s.file_name) for key, s in LANDING_SOURCES.items()}
 _BROKEN_JSON = ('{"event_id": "e-broken-{n}", "event_type": "page_v', "<html>502 Bad Gateway</html>",
                 '{"event_id": "e-broken-{n}", "event_at": }')
 _BROKEN_CSV = ("{n},garbage line without enough fields", "\x00\x01binary junk {n}",

@@ -37,10 +37,11 @@ UNICODE_CITY = "A\u030are"         # combining ring above
 
 
 def _contact(cid: str, *, email: str = "x@example.com", first: str = "Ann", last: str = "Lee",
-             birth: str = "1980-05-01", city: str = "Berlin", consent: str = "true", updated: str = TS) -> str:
+             birth: str = "1980-05-01", city: str = "Berlin", consent: str = "true", updated: str = TS,
+             signup: str = TS) -> str:
     def q(v: str) -> str:
         return '"' + v.replace('"', '""') + '"' if any(c in v for c in ',"') else v
-    return ",".join([cid, q(email), "+49 30 1234567", q(first), q(last), birth, "F", q(city), "DE", TS, consent,
+    return ",".join([cid, q(email), "+49 30 1234567", q(first), q(last), birth, "F", q(city), "DE", signup, consent,
                      "gold", "50-100k", "fashion|outdoor", updated])
 
 
@@ -82,6 +83,13 @@ CASES: list[tuple[str, str, list[str] | None, dict[int, str]]] = [
     ("crm/contacts", "crlf_contacts.csv", [
         CONTACTS, _contact("CX40", city="Oslo"), _contact("CX41", updated="yesterday"),
     ], {2: "good:CX40", 3: "unparseable updated_at"}),
+    # a spreadsheet export: a UTF-8 byte-order mark before the header; impossible version and sign-up times
+    ("crm/contacts", "bom_contacts.csv", [
+        "\ufeff" + CONTACTS, _contact("CX50"), _contact("CX51", updated="-infinity"),
+        _contact("CX52", updated="2099-01-01T00:00:00Z"), _contact("CX53", signup="1900-01-01T00:00:00Z"),
+        _contact("CX54", updated="1989-12-31T23:59:59Z"),
+    ], {2: "good:CX50", 3: "updated_at before 1990-01-01", 4: "future updated_at", 5: "good:CX53",
+        6: "updated_at before 1990-01-01"}),
     ("crm/contacts", "missing_column.csv", [
         CONTACTS.replace(",gender", ""),
         _contact("CX20").replace(",F,", ",", 1),
@@ -100,8 +108,18 @@ CASES: list[tuple[str, str, list[str] | None, dict[int, str]]] = [
         _order("OX06", "10.00", status=LONG),
         _order("OX07", "99999999999999.99", email="zoë.😀@exämple.com"),
         _order("OX08", "10.00").replace(TS, "not a time", 1),
+        _order("OX09", "NaN"),
+        _order("OX10", "-inf"),
+        _order("OX11", "1_000"),
+        _order("OX12", "10.00").replace(TS, "-infinity", 1),
+        _order("OX13", "10.00").replace(TS, "1900-01-01T00:00:00Z", 1),
+        _order("OX14", "10.00").replace(TS, "infinity", 1),
+        _order("OX15", "10.00").replace(TS, "2026-01-14T10:00:00", 1),  # no offset: read as UTC, counted
     ], {2: "amount out of range", 3: "amount out of range", 4: "unparseable amount", 5: "good:OX04",
-        6: "unknown currency XXX", 7: "unknown status x", 8: "good:OX07", 9: "unparseable ordered_at"}),
+        6: "unknown currency XXX", 7: "unknown status x", 8: "good:OX07", 9: "unparseable ordered_at",
+        10: "amount is not a finite number", 11: "amount is not a finite number", 12: "unparseable amount",
+        13: "ordered_at before 1990-01-01", 14: "ordered_at before 1990-01-01", 15: "future ordered_at",
+        16: "good:OX15"}),
     ("shop/orders", "empty.csv", None, {1: "empty file: no header line"}),
     ("web/events", "empty.jsonl", None, {1: "empty file: no event lines"}),
     ("web/events", "crlf_events.jsonl", [_event(event_id="e-crlf-1"), "not json"],
@@ -113,8 +131,11 @@ CASES: list[tuple[str, str, list[str] | None, dict[int, str]]] = [
         "OX04,2,P1,tech,1e10,5.00",
         "OX04,3,P1,tech,1,-1",
         "OX04,4,P1",
+        "OX04,5,P1,tech,1_0,5.00",
+        "OX04,6,P1,tech,1,nan",
     ], {2: "good:OX04|1", 3: "unparseable line_number", 4: "quantity missing or not positive",
-        5: "unit_price missing or negative", 6: "malformed line: 3 fields"}),
+        5: "unit_price missing or negative", 6: "malformed line: 3 fields", 7: "quantity missing or not positive",
+        8: "unit_price missing or negative"}),
     ("web/events", "bad_events.jsonl", [
         _event(event_id="e-bad-1", event_at=...),
         _event(event_id=...),
@@ -127,9 +148,15 @@ CASES: list[tuple[str, str, list[str] | None, dict[int, str]]] = [
         "null",
         _event(event_id="e-bad-9", event_at=1767225600),
         _event(event_id="e-bad-10", anonymous_id=12345678901234567890123456789),
+        _event(event_id="e-bad-11", event_at="-infinity"),
+        _event(event_id="e-bad-12", event_at="infinity"),
+        _event(event_id="e-bad-13", event_at="1900-01-01T00:00:00Z"),
+        _event(event_id="e-bad-14")[:-1] + ', "event_id": "e-bad-15"}',
+        _event(event_id="e-bad-16", event_at="2026-01-14T10:00:00"),  # no offset: read as UTC, counted
     ], {1: "unparseable event_at", 2: "missing event_id", 3: "good:1e+300", 4: "unknown event_type",
         5: "malformed JSON line", 6: "malformed JSON line", 7: "good:e-bad-7", 8: "malformed JSON line",
-        9: "unparseable event_at", 10: "good:e-bad-10"}),
+        9: "unparseable event_at", 10: "good:e-bad-10", 11: "event_at before 1990-01-01", 12: "future event_at",
+        13: "event_at before 1990-01-01", 14: "duplicate JSON key", 15: "good:e-bad-16"}),
 ]
 # (folder, file, source) copied from an earlier day into DAY: every line is a duplicate
 REDELIVERED = [("crm/contacts", "contacts.csv"), ("shop/orders", "orders.csv"), ("web/events", "events.jsonl")]
@@ -212,6 +239,19 @@ def test_values_arrive_verbatim(bad_zone):
                       "CX11": "unparseable birth_date (nulled)",
                       "CX09": "unrecognised marketing_consent (treated as no consent)"}
     assert con.execute("select has_marketing_consent from stg_crm__contacts where customer_id = 'CX09'").fetchone()[0] is False
+
+
+def test_implausible_sign_up_is_nulled_and_offsetless_times_are_counted(bad_zone):
+    _, con = bad_zone
+    # a sign-up before timestamp_floor keeps the contact, without the sign-up, and says so
+    assert con.execute("select signup_at from stg_crm__contacts where customer_id = 'CX53'").fetchone()[0] is None
+    assert con.execute("select reason from int_quarantine_rows where raw_line like 'CX53,%' and action = 'field_nulled'"
+                       ).fetchone()[0] == "implausible signup_at (nulled)"
+    # the generator writes every timestamp with an offset: the hand-written lines without one are the count
+    counted = dict(con.execute("select source_name, times_without_offset from int_source_load_audit").fetchall())
+    assert counted == {"crm_contacts": 0, "web_events": 1, "shop_orders": 1, "shop_order_items": 0}
+    assert con.execute("select event_at from stg_web__events where event_id = 'e-bad-16'").fetchone()[0] \
+        == __import__("datetime").datetime(2026, 1, 14, 10, 0)
 
 
 def test_redelivered_files_are_duplicates_not_new_rows(bad_zone):

@@ -98,6 +98,15 @@ def test_dbt_by_hand_checks_vars_in_the_validate_vars_macro(tmp_path):
     for name in bad:
         assert f"{name}=" in out, name
     assert not list((tmp_path / "target").glob("run/**/*.sql")), "no model SQL may run"
+    # dbt by hand reads the files the ledger lists: without a scan it says what to do
+    unscanned = subprocess.run([*dbt, "--vars", json.dumps({"as_of_date": "2026-01-01"})], env=env,
+                               capture_output=True, text=True, timeout=300)
+    assert unscanned.returncode != 0
+    assert "segwarehouse landing scan" in unscanned.stdout
+    env["SEGWAREHOUSE_DATA"] = str(tmp_path)
+    scan = subprocess.run([sys.executable, "-m", "segwarehouse.cli", "landing", "scan"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert scan.returncode == 0, scan.stderr[-2000:]
     good = subprocess.run([*dbt, "--vars", json.dumps({"as_of_date": "2026-01-01"})], env=env,
                           capture_output=True, text=True, timeout=300)
     assert good.returncode == 0, good.stdout[-2000:]

@@ -55,8 +55,16 @@ def both_engines(tmp_path_factory) -> tuple[Paths, Path, float]:
     run_dbt(["run"], paths=paths)
 
     warehouse = data / "spark" / "warehouse"
+    # Spark lists the same files as DuckDB: from the file ledger, exported as the docs say
+    ledger = data / "file_ledger.parquet"
+    scan_env = {**{k: v for k, v in os.environ.items() if not k.startswith("SEGWAREHOUSE_")},
+                "SEGWAREHOUSE_DATA": str(data)}
+    scan = subprocess.run([sys.executable, "-m", "segwarehouse.cli", "landing", "scan", "--parquet", str(ledger)],
+                          env=scan_env, capture_output=True, text=True, timeout=300, check=False)
+    assert scan.returncode == 0, scan.stderr[-2000:]
     env = {
         **os.environ,
+        "SEGWAREHOUSE_LEDGER_PARQUET": str(ledger),
         "SEGWAREHOUSE_RAW": str(paths.raw),
         "SEGWAREHOUSE_SPARK_WAREHOUSE": str(warehouse),
         "SEGWAREHOUSE_SPARK_MASTER": "local[2]",

@@ -1,13 +1,13 @@
 {#- Every line of every CRM contacts file delivered up to as_of_date, split into fields and checked. -#}
-{%- set landing_source = source('crm', 'contacts') -%}{#- lineage only: files are listed by landing_files -#}
+{%- set landing_source = source('crm', 'contacts') -%}{#- lineage: the files; landing_files lists them from the ledger -#}
+{%- set ledger = source('landing', 'file_ledger') -%}
 {%- set header = 'customer_id,email,phone,first_name,last_name,birth_date,gender,city,country,signup_at,marketing_consent,loyalty_tier,income_bracket,interests,updated_at' -%}
 
-{#- Incremental like the event lines: a run reads the files of the partitions from (latest loaded -
-    lookback_days) on that are new or were rewritten since loaded, and replaces every line of each file it read. -#}
+{#- Incremental like the event lines: a run reads the files the ledger lists as new or changed and replaces
+    every line of each file it read. -#}
 {{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
-{%- set since = incremental_since(this) if is_incremental() else none %}
 
-{{ csv_landing_ctes('crm/contacts', since, this if is_incremental() else none) }},
+{{ csv_landing_ctes('crm_contacts') }},
 
 typed as (
     select
@@ -32,6 +32,7 @@ typed as (
         nullif(trim(f[13]), '') as income_bracket,
         nullif(trim(f[14]), '') as interests,
         {{ parse_utc("nullif(f[15], '')") }} as updated_at,
+        {{ lacks_utc_offset("nullif(f[10], '')") }} or {{ lacks_utc_offset("nullif(f[15], '')") }} as is_time_without_offset,
         f
     from fields
 ),
@@ -43,16 +44,25 @@ checked as (
             {{ csv_shape_rejects(header) }}
             when customer_id is null then 'missing customer_id'
             when updated_at is null then 'unparseable updated_at'
+            {{ implausible_time_rejects('updated_at', 'updated_at', 'delivery_date') }}
             when signup_at is null and nullif(f[10], '') is not null then 'unparseable signup_at'
         end as reject_reason,
+        -- field issues: the line is kept with the value nulled (or, for consent, read as no consent)
         case
             when birth_date_raw is null and nullif(f[6], '') is not null then 'unparseable birth_date (nulled)'
             when {{ years_between('birth_date_raw', "cast('" ~ as_of_date() ~ "' as date)") }} not between 0 and 120
                 or birth_date_raw > cast('{{ as_of_date() }}' as date)
                 then 'impossible age (birth_date nulled)'
+        end as birth_issue,
+        case
+            when signup_at < cast('{{ var("timestamp_floor") }}' as timestamp)
+                or signup_at >= delivery_date + interval {{ var('future_tolerance_days') + 1 }} day
+                then 'implausible signup_at (nulled)'
+        end as signup_issue,
+        case
             when nullif(lower(trim(f[11])), '') not in ('true', 'false', 'yes', 'no', '1', '0', 'y', 'n')
                 then 'unrecognised marketing_consent (treated as no consent)'
-        end as field_issue
+        end as consent_issue
     from typed
 )
 
@@ -62,21 +72,22 @@ select
     line_no,
     line,
     reject_reason,
-    field_issue,
+    nullif(concat_ws('; ', birth_issue, signup_issue, consent_issue), '') as field_issue,
     customer_id,
     {{ normalize_email('email_raw') }} as email,
     {{ normalize_phone('phone_raw') }} as phone,
     first_name,
     last_name,
-    case when field_issue is null then birth_date_raw end as birth_date,
+    case when birth_issue is null then birth_date_raw end as birth_date,
     case when gender_raw in ('F', 'M', 'X') then gender_raw else 'unknown' end as gender,
     city,
     country,
-    signup_at,
+    case when signup_issue is null then signup_at end as signup_at,
     has_marketing_consent,
     loyalty_tier,
     income_bracket,
     interests,
     updated_at,
+    is_time_without_offset,
     {{ load_timestamp() }} as loaded_at
 from checked

@@ -1,13 +1,13 @@
 {#- Every line of the shop order-item files delivered up to as_of_date, split into fields and checked. -#}
-{%- set landing_source = source('shop', 'order_items') -%}{#- lineage only: files are listed by landing_files -#}
+{%- set landing_source = source('shop', 'order_items') -%}{#- lineage: the files; landing_files lists them from the ledger -#}
+{%- set ledger = source('landing', 'file_ledger') -%}
 {%- set header = 'order_id,line_number,product_id,category,quantity,unit_price' -%}
 
-{#- Incremental like the event lines: a run reads the files of the partitions from (latest loaded -
-    lookback_days) on that are new or were rewritten since loaded, and replaces every line of each file it read. -#}
+{#- Incremental like the event lines: a run reads the files the ledger lists as new or changed and replaces
+    every line of each file it read. -#}
 {{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
-{%- set since = incremental_since(this) if is_incremental() else none %}
 
-{{ csv_landing_ctes('shop/order_items', since, this if is_incremental() else none) }},
+{{ csv_landing_ctes('shop_order_items') }},
 
 typed as (
     select
@@ -18,11 +18,11 @@ typed as (
         header_line,
         {{ list_length('f') }} as n_fields,
         nullif(trim(f[1]), '') as order_id,
-        try_cast(f[2] as integer) as line_number,
+        try_cast(case when {{ is_plain_integer('f[2]') }} then trim(f[2]) end as integer) as line_number,
         nullif(trim(f[3]), '') as product_id,
         nullif(lower(trim(f[4])), '') as category,
-        try_cast(f[5] as integer) as quantity,
-        try_cast(nullif(trim(f[6]), '') as decimal(18, 2)) as unit_price
+        try_cast(case when {{ is_plain_integer('f[5]') }} then trim(f[5]) end as integer) as quantity,
+        try_cast(case when {{ is_plain_number('f[6]') }} then trim(f[6]) end as decimal(18, 2)) as unit_price
     from fields
 )
 

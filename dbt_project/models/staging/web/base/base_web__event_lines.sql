@@ -1,22 +1,16 @@
 {#- Every line of the web-analytics event files, parsed and checked (reject_reason). Incremental: a run
-    reads the files of the delivery partitions from (latest loaded - lookback_days) on that are new or were
-    modified since their lines were loaded, and replaces all lines of every file it read (so a re-delivered,
-    shorter file leaves no stale lines). -#}
-{%- set landing_source = source('web', 'events') -%}{#- lineage only: files are listed by landing_files -#}
+    reads the files the file ledger lists as new or changed (by content hash) and replaces all lines of every
+    file it read (so a re-delivered, shorter file leaves no stale lines). -#}
+{%- set landing_source = source('web', 'events') -%}{#- lineage: the files; landing_files lists them from the ledger -#}
+{%- set ledger = source('landing', 'file_ledger') -%}
 {#- event_id is stored uncompressed (macros/storage.sql): 20M random ids are written in 0.7 instead of 2.2 s -#}
 {{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns',
           uncompressed_columns=['event_id']) }}
 
-{%- set since = incremental_since(this) if is_incremental() else none -%}
-{%- set files = landing_files('web/events', '*.jsonl', since, this if is_incremental() else none) -%}
+{%- set files = landing_files('web_events', is_incremental()) -%}
 
 with lines as (
     {{ read_lines(files) }}
-),
-
--- a 0-byte delivery has one empty line 1: kept (and quarantined) so an empty export does not vanish
-empty_files as (
-    {{ empty_landing_files(files) }}
 ),
 
 parsed as (
@@ -28,7 +22,8 @@ parsed as (
         {{ parse_event_json('line') }} as j
     from lines
     where line <> ''
-       or (line_no = 1 and source_file in (select source_file from empty_files))
+       -- an empty delivery (no visible character) keeps its line 1, quarantined, so it does not vanish
+       or (line_no = 1 and is_blank_file)
 ),
 
 typed as (
@@ -52,7 +47,8 @@ typed as (
         coalesce(nullif(lower(trim(j.device)), ''), 'unknown') as device,
         coalesce(nullif(lower(trim(j.channel)), ''), 'unknown') as channel,
         j.event_at as event_at_raw,
-        {{ parse_utc('j.event_at') }} as event_at
+        {{ parse_utc('j.event_at') }} as event_at,
+        {{ lacks_utc_offset('j.event_at') }} as is_time_without_offset
     from parsed
 ),
 
@@ -62,11 +58,12 @@ checked as (
         case
             when line = '' then 'empty file: no event lines'
             when not is_json then 'malformed JSON line'
+            when {{ has_duplicate_json_keys('line') }} then 'duplicate JSON key (a key appears twice in the object)'
             when event_id is null then 'missing event_id'
             when event_type is null or event_type not in ('page_view', 'product_view', 'add_to_cart', 'checkout',
                 'purchase', 'search', 'login', 'email_open', 'email_click') then 'unknown event_type'
             when event_at is null then 'unparseable event_at'
-            when event_at >= delivery_date + interval {{ var('future_tolerance_days') + 1 }} day then 'future event_at'
+            {{ implausible_time_rejects('event_at', 'event_at', 'delivery_date') }}
             when anonymous_id is null and user_id is null then 'no anonymous_id or user_id'
         end as reject_reason
     from typed

@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
-from .generator import SOURCES
-from .paths import Paths
+from ..paths import Paths
+from .sources import SOURCES
 
 REQUIRED_SOURCES = ("events",)  # web analytics lands every day; CRM and shop files only when there is activity
 
@@ -27,23 +27,26 @@ class LandedDay:
 
 
 def partition_dir(paths: Paths, source: str, day: date) -> Path:
-    folder, _ = SOURCES[source]
-    return paths.raw / folder / f"date={day.isoformat()}"
+    return paths.raw / SOURCES[source].folder / f"date={day.isoformat()}"
 
 
 def check_landing(paths: Paths, day: date) -> LandedDay:
-    """Count the day's files per source; raise LandingError when a required source has none or is empty."""
+    """Count the day's files per source; raise LandingError when a required source has none or is empty.
+
+    Symbolic links are not counted: the warehouse never reads them (segwarehouse.landing.ledger).
+    """
     files: dict[str, int] = {}
     sizes: dict[str, int] = {}
-    for source, (_, name) in SOURCES.items():
-        folder = partition_dir(paths, source, day)
-        found = sorted(folder.glob(f"*{Path(name).suffix}")) if folder.is_dir() else []
-        files[source] = len(found)
-        sizes[source] = sum(f.stat().st_size for f in found)
-        if source in REQUIRED_SOURCES:
+    for key, source in SOURCES.items():
+        folder = partition_dir(paths, key, day)
+        found = [] if not folder.is_dir() or folder.is_symlink() else sorted(
+            f for f in folder.glob(f"*{source.extension}") if f.is_file() and not f.is_symlink())
+        files[key] = len(found)
+        sizes[key] = sum(f.stat().st_size for f in found)
+        if key in REQUIRED_SOURCES:
             if not found:
-                raise LandingError(f"no {source} files for {day}: expected {folder}/*{Path(name).suffix}")
+                raise LandingError(f"no {key} files for {day}: expected {folder}/*{source.extension}")
             empty = [f.name for f in found if f.stat().st_size == 0]
             if empty:
-                raise LandingError(f"empty {source} file(s) for {day} in {folder}: {', '.join(empty)}")
+                raise LandingError(f"empty {key} file(s) for {day} in {folder}: {', '.join(empty)}")
     return LandedDay(day.isoformat(), files, sizes)
