@@ -167,11 +167,14 @@ def dim_user_profile_metrics_suite(
     *,
     tolerance: float = 0.2,
     mean_tolerance: float | None = None,
+    future_tolerance_days: int = 1,
 ) -> gx.ExpectationSuite:
     """Whole-table checks on a one-row metrics frame; drift checks only once a good run left a baseline.
 
     `tolerance` bounds the row count relative to the baseline (0.2 = +-20 %), `mean_tolerance` the mean
-    of `monetary` (defaults to `tolerance`).
+    of `monetary` (defaults to `tolerance`). No profile fact may lie more than `future_tolerance_days`
+    after the profile's as_of_date (the dbt var: how far a delivery's times may run ahead of its day):
+    a later one means the profile holds deliveries made after the day it describes.
     """
     mean_tolerance = tolerance if mean_tolerance is None else mean_tolerance
     suite = gx.ExpectationSuite(f"{PROFILE_TABLE}_metrics_suite")
@@ -183,6 +186,12 @@ def dim_user_profile_metrics_suite(
     suite.add_expectation(
         gxe.ExpectColumnValuesToBeBetween(
             column="monetary_mean", min_value=0, meta={"column": "monetary", "metric": "mean"}
+        )
+    )
+    suite.add_expectation(
+        gxe.ExpectColumnValuesToBeBetween(
+            column="days_after_as_of", max_value=future_tolerance_days,
+            meta={"column": "last_seen_at, signup_at", "metric": "days the newest profile fact lies after as_of_date"},
         )
     )
     if baseline is not None:

@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import os
+import re
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -130,9 +131,22 @@ class ExpectationOutcome:
     element_count: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     failing_rows: tuple[str, ...] = ()  # a sample of failing rows by their ids ("person_id=p_...")
+    failing_row_ids: tuple[tuple[tuple[str, Any], ...], ...] = ()  # the same rows as (column, value) pairs
+    # observed values are values of the table's rows (raw data, maybe PII), not metrics DuckDB computed
+    values_are_data: bool = False
 
-    def describe(self) -> str:
-        """One line naming table, column, expectation, its bounds and what was observed."""
+    def describe(self, level: str = "full") -> str:
+        """One line naming table, column, expectation, its bounds and what was observed.
+
+        `level` says where the text goes, as row values may be personal data (an e-mail typed into a
+        category column):
+        * "full" - every observed value and row key: the warehouse (quality.data_quality_samples) and the
+          run's evidence files, which an erasure cleans;
+        * "log" - the exception message (task logs): values shown only when they are numbers or look like
+          category codes (`zombie`, `XYZ`), rows without person identifiers (customer_id, e-mail, ...);
+        * "public" - quality.data_quality_runs and the serving file: no row value at all, rows by landing
+          file and line or by person_id.
+        """
         column = self.meta.get("column", self.column) or "*"
         metric = self.meta.get("metric")
         where = f"{self.table}.{column}" + (f" [{metric}]" if metric else "")
@@ -140,13 +154,22 @@ class ExpectationOutcome:
         text = f"{where}: {self.expectation_type}({args})"
         if self.unexpected_count is not None and self.element_count is not None and self.element_count > 1:
             text += f" - {self.unexpected_count} of {self.element_count} rows unexpected"
-        prefix = "values " if isinstance(self.observed, list) else ""
-        text += f"; observed {prefix}{_short(self.observed)}"
+        values = self.observed if isinstance(self.observed, list) else [self.observed]
+        withheld = self.values_are_data and self.observed is not None and (
+            level == "public" or (level == "log" and not all(_is_code_like(v) for v in values)))
+        if withheld:
+            text += (f"; observed values withheld ({len(values)} distinct in the sample: "
+                     "quality.data_quality_samples)")
+        else:
+            prefix = "values " if isinstance(self.observed, list) else ""
+            text += f"; observed {prefix}{_short(self.observed)}"
         if "baseline" in self.meta:
             text += f" (baseline {_short(self.meta['baseline'])} from run {self.meta.get('baseline_run_id')})"
-        if self.failing_rows:
-            shown = self.failing_rows[:_ROWS_IN_MESSAGE]
-            more = ", ..." if (self.unexpected_count or len(self.failing_rows)) > len(shown) else ""
+        rows = list(self.failing_rows) if level == "full" else [
+            ref for ids in self.failing_row_ids if (ref := _row_reference(dict(ids), level))]
+        if rows:
+            shown = rows[:_ROWS_IN_MESSAGE]
+            more = ", ..." if (self.unexpected_count or len(rows)) > len(shown) else ""
             text += "; rows " + ", ".join(shown) + more
         return text
 
@@ -194,7 +217,8 @@ class SuiteOutcome:
 
     @property
     def failed_summary(self) -> str:
-        return "\n".join(e.describe() for e in self.failures)
+        """The failures without raw values (what data_quality_runs and the serving file hold)."""
+        return "\n".join(e.describe("public") for e in self.failures)
 
 
 @dataclass(frozen=True)
@@ -214,8 +238,9 @@ class GateResult:
         return [f for s in self.suites for f in s.failures]
 
     def failure_message(self) -> str:
+        """What the task log shows: values only where they cannot be personal data (see describe)."""
         lines = [f"quality gate failed for run {self.run_id}: {len(self.failures)} expectation(s) failed"]
-        lines += [f"  - {f.describe()}" for f in self.failures]
+        lines += [f"  - {f.describe('log')}" for f in self.failures]
         lines.append(f"  evidence: {self.validation_dir}")
         return "\n".join(lines)
 
@@ -295,7 +320,8 @@ def validate_warehouse(
                 )
                 metrics = _profile_metrics(con, relation, columns)
                 metrics_suite = dim_user_profile_metrics_suite(
-                    baseline, tolerance=tolerance, mean_tolerance=mean_tolerance
+                    baseline, tolerance=tolerance, mean_tolerance=mean_tolerance,
+                    future_tolerance_days=_future_tolerance_days(),
                 )
                 outcomes.append(
                     _run_suite(
@@ -303,7 +329,7 @@ def validate_warehouse(
                         source,
                         metrics_suite.name,
                         table,
-                        [_Part(metrics_suite, iter([metrics[["row_count", "monetary_mean"]]]))],
+                        [_Part(metrics_suite, iter([metrics[["row_count", "monetary_mean", "days_after_as_of"]]]))],
                         run_id,
                         validation_dir,
                     )
@@ -513,7 +539,8 @@ def _run_suite(
                     _attach_failing_rows(result["results"], frame, row_ids)
             chunk_results += results
 
-    expectations = tuple(_aggregate(table, name, chunk_results))
+    values_are_data = any(part.row_ids for part in parts)
+    expectations = tuple(_aggregate(table, name, chunk_results, values_are_data))
     outcome_path = validation_dir / f"{name}.json"
     outcome = SuiteOutcome(
         suite=name,
@@ -548,7 +575,8 @@ def _run_suite(
     return outcome
 
 
-def _aggregate(table: str, suite: str, chunk_results: list[dict[str, Any]]) -> Iterator[ExpectationOutcome]:
+def _aggregate(table: str, suite: str, chunk_results: list[dict[str, Any]],
+               values_are_data: bool) -> Iterator[ExpectationOutcome]:
     """Fold per-chunk GX results into one outcome per expectation (keyed by the expectation's id)."""
     by_id: dict[str, list[dict[str, Any]]] = {}
     for chunk in chunk_results:
@@ -559,6 +587,7 @@ def _aggregate(table: str, suite: str, chunk_results: list[dict[str, Any]]) -> I
         kwargs = {k: v for k, v in config["kwargs"].items() if k not in ("batch_id", "column")}
         stats = [r.get("result") or {} for r in results]
         failing_rows: tuple[str, ...] = ()
+        row_ids: tuple[tuple[tuple[str, Any], ...], ...] = ()
         if all("unexpected_count" in s for s in stats):
             element_count = sum(s.get("element_count") or 0 for s in stats)
             unexpected = sum(s.get("unexpected_count") or 0 for s in stats)
@@ -573,6 +602,7 @@ def _aggregate(table: str, suite: str, chunk_results: list[dict[str, Any]]) -> I
             observed = _observed_values(sample, unexpected, element_count)
             rows = [row for s in stats for row in s.get("failing_rows") or []][:_SAMPLE]
             failing_rows = tuple(" ".join(f"{k}={_short(v, 80)}" for k, v in row.items()) for row in rows)
+            row_ids = tuple(tuple(row.items()) for row in rows)
         else:
             element_count = unexpected = None
             success = all(r["success"] for r in results)
@@ -596,6 +626,8 @@ def _aggregate(table: str, suite: str, chunk_results: list[dict[str, Any]]) -> I
             element_count=element_count,
             meta=config.get("meta") or {},
             failing_rows=failing_rows,
+            failing_row_ids=row_ids,
+            values_are_data=values_are_data and unexpected is not None,
         )
 
 
@@ -626,6 +658,28 @@ def _attach_failing_rows(
             values = [v for v in stats.get("partial_unexpected_list") or [] if not _is_missing(v)]
             mask = frame[column].isin(values)
         stats["failing_rows"] = _jsonable(frame.loc[mask, list(row_ids)].head(_SAMPLE).to_dict("records"))
+
+
+# row keys that identify a person: never in a log line or the serving file
+_PERSON_KEYS = frozenset({"customer_id", "primary_customer_id", "email", "phone", "anonymous_id", "user_id"})
+_CODE_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,23}")
+
+
+def _row_reference(row: dict[str, Any], level: str) -> str:
+    """A failing row for a log ("log": its keys but person identifiers) or for the serving file ("public": its
+    landing file and line, or its person_id)."""
+    if level == "log":
+        return " ".join(f"{k}={_short(v, 80)}" for k, v in row.items() if k not in _PERSON_KEYS)
+    if row.get("source_file") is not None and row.get("line_no") is not None:
+        return f"{row['source_file']}:{row['line_no']}"
+    return f"person_id={row['person_id']}" if row.get("person_id") is not None else ""
+
+
+def _is_code_like(value: Any) -> bool:
+    """A value that cannot be personal data: a number, a flag, missing, or a short category-like code."""
+    if value is None or isinstance(value, bool | int | float):
+        return True
+    return isinstance(value, str) and _CODE_LIKE.fullmatch(value) is not None
 
 
 def _is_missing(value: Any) -> bool:
@@ -739,16 +793,28 @@ def _duplicated_keys(con: duckdb.DuckDBPyConnection, relation: str, key: str) ->
 def _profile_metrics(con: duckdb.DuckDBPyConnection, relation: str, columns: set[str]) -> pd.DataFrame:
     monetary = "monetary" if "monetary" in columns else "null::double"
     key = PROFILE_KEY if PROFILE_KEY in columns else "null"
+    facts = [c for c in ("last_seen_at", "signup_at") if c in columns]
+    after = (f"max(date_diff('day', as_of_date, cast(greatest({', '.join(facts)}) as date)))"
+             if facts and "as_of_date" in columns else "null::bigint")
     return _frame(
         con,
         f"""
         select count(*) as row_count,
                avg({monetary})::double as monetary_mean,
                stddev_samp({monetary})::double as monetary_stddev,
-               count(distinct {key}) as distinct_person_ids
+               count(distinct {key}) as distinct_person_ids,
+               {after} as days_after_as_of
         from {relation}
         """,
     )
+
+
+def _future_tolerance_days() -> int:
+    """The dbt var future_tolerance_days as the project declares it."""
+    from .dbt_vars import project_var
+    from .paths import get_paths
+
+    return int(project_var(get_paths(), "future_tolerance_days"))
 
 
 def _ensure_quality_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -777,6 +843,20 @@ def _ensure_quality_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"alter table {QUALITY_SCHEMA}.data_quality_runs add column if not exists validated_through timestamp"
     )
+    # the unredacted failures (raw sample values, row identifiers): warehouse only, never published;
+    # an erasure deletes the rows that hold the person's identifiers
+    con.execute(
+        f"""
+        create table if not exists {QUALITY_SCHEMA}.data_quality_samples (
+            run_id varchar not null,
+            suite varchar not null,
+            table_name varchar not null,
+            expectation_type varchar not null,
+            column_name varchar,
+            description varchar not null
+        )
+        """
+    )
     con.execute(
         f"""
         create table if not exists {QUALITY_SCHEMA}.profile_baselines (
@@ -798,6 +878,11 @@ def _record_runs(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[Sui
     con.execute("begin transaction")
     try:
         con.execute(f"delete from {QUALITY_SCHEMA}.data_quality_runs where run_id = ?", [run_id])
+        con.execute(f"delete from {QUALITY_SCHEMA}.data_quality_samples where run_id = ?", [run_id])
+        samples = [[run_id, o.suite, o.table, e.expectation_type, e.column, e.describe("full")]
+                   for o in outcomes for e in o.failures if e.values_are_data or e.failing_rows]
+        if samples:
+            con.executemany(f"insert into {QUALITY_SCHEMA}.data_quality_samples values (?, ?, ?, ?, ?, ?)", samples)
         con.executemany(
             f"""
             insert into {QUALITY_SCHEMA}.data_quality_runs (run_id, suite, success, n_expectations, n_failed,
