@@ -1,9 +1,10 @@
 """privacy_erasure: erase one person everywhere (GDPR/CCPA right to erasure), triggered by hand.
 
 Trigger with `{"identifier": "<email or customer_id>"}`. Resolves the person through the identity graph,
-removes every identifier of that person from the landing files, rebuilds the warehouse and the published
-file without them, purges assignment history and model training snapshots, scans every file for leftovers
-and writes an audit record that holds only a keyed hash of the identifier, never the PII itself.
+removes exactly their lines from the landing files, rebuilds the warehouse without them beside the live one,
+verifies, swaps both in, purges segment history and gate samples, publishes only through the quality gate
+(else removes the person from the last published data), scans every file for leftovers and writes an audit
+record that holds only a keyed hash of the identifier. A failed run is safe to re-trigger (docs/quality.md).
 """
 
 from __future__ import annotations

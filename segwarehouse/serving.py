@@ -4,7 +4,7 @@
 
 1. **pseudonymize** - `main.dim_user_profile` is read from the warehouse (READ_ONLY) into a private
    staging DuckDB file as `main.user_profile_public`, with every column of `PII_COLUMNS` replaced by
-   `<column>_hmac` = keyed HMAC-SHA256 (`segwarehouse.privacy.pseudonymize`, key from
+   `<column>_hmac` = keyed HMAC-SHA256 (`segwarehouse.pii.pseudonymize`, key from
    `SEGWAREHOUSE_PII_KEY`). The HMAC runs in Python (a DuckDB UDF on the staging connection only), so
    the key never appears in SQL text and raw PII never enters the serving file;
 2. **publish** - `segwarehouse.publish.publish` copies the other tables into a fresh file, then runs
@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from .paths import Paths
-from .privacy import pii_key, pseudonymize
+from .pii import pii_key, pseudonymize
 from .publish import PublishResult, publish, serving_lock
 
 log = logging.getLogger(__name__)
@@ -245,6 +245,49 @@ def publish_serving_contract(paths: Paths, tables: list[str], *, key: bytes | No
     log.info("published serving contract to %s (%s profiles) and %s in %.2fs", serving, rows, target,
              done.duration_s)
     return done
+
+
+def remove_persons(paths: Paths, person_ids: list[str]) -> dict[str, int]:
+    """Republish the current serving file without the rows of `person_ids` (an erasure whose gate did not
+    pass: serving keeps the last validated data, minus the erased person). Atomic like a publish; the
+    Parquet exports are written again. Returns rows deleted per table."""
+    serving = Path(paths.serving).resolve()
+    if not serving.exists():
+        return {}
+    deleted: dict[str, int] = {}
+    with serving_lock(serving):
+        tmp = serving.with_name(f".{serving.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            with duckdb.connect() as con:
+                con.execute("attach ? as old_serving (read_only)", [str(serving)])
+                con.execute("attach ? as new_serving", [str(tmp)])
+                con.execute("copy from database old_serving to new_serving")
+                con.execute("detach old_serving")
+                con.execute("create temp table gone as select unnest(?::varchar[]) as person_id", [person_ids])
+                tables = con.execute(
+                    "select c.table_schema, c.table_name from information_schema.columns c "
+                    "join information_schema.tables t using (table_catalog, table_schema, table_name) "
+                    "where c.table_catalog = 'new_serving' and c.column_name = 'person_id' "
+                    "and t.table_type = 'BASE TABLE'").fetchall()
+                for schema, table in tables:
+                    n = con.execute(f'delete from new_serving."{schema}"."{table}" '
+                                    "where person_id in (select person_id from gone)").fetchone()[0]
+                    if n:
+                        deleted[f"{schema}.{table}"] = int(n)
+                con.execute("checkpoint new_serving")
+            # the copy's free blocks may still hold the deleted rows: compact into the file that is swapped in
+            final = serving.with_name(f".{serving.name}.{uuid.uuid4().hex}.tmp")
+            with duckdb.connect() as con:
+                con.execute("attach ? as src (read_only)", [str(tmp)])
+                con.execute("attach ? as dst", [str(final)])
+                con.execute("copy from database src to dst")
+            tmp.unlink()
+            final.replace(serving)
+        finally:
+            for leftover in serving.parent.glob(f".{serving.name}.*.tmp*"):
+                leftover.unlink(missing_ok=True)
+        export_parquet(serving, parquet_dir(paths))
+    return deleted
 
 
 def export_parquet(serving: str | Path, target: str | Path, views: list[str] | None = None) -> tuple[Path, dict[str, int]]:

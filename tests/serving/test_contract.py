@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segwarehouse.privacy import ErasureError, pseudonymize
+from segwarehouse.pii import PiiKeyError, pseudonymize
 from segwarehouse.serving import PII_COLUMNS, VIEW_COLUMNS, VIEWS, parquet_dir
 
 from .conftest import PII_KEY, Served, private_paths
@@ -106,7 +106,7 @@ def test_publish_without_the_key_publishes_nothing(served: Served, monkeypatch, 
 
     paths = private_paths(served.paths, tmp_path)
     monkeypatch.delenv("SEGWAREHOUSE_PII_KEY")
-    with pytest.raises(ErasureError, match="SEGWAREHOUSE_PII_KEY"):
+    with pytest.raises(PiiKeyError, match="SEGWAREHOUSE_PII_KEY"):
         publish_serving(paths)
     assert not paths.serving.exists()
 
