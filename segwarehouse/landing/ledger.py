@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from .sources import BY_FOLDER
 
@@ -81,10 +82,12 @@ DDL = [
 ]
 
 
+_COLUMNS = ("source_file", "source_name", "delivery_date", "size_bytes", "content_hash", "status", "reason",
+            "loaded_hash", "first_seen_at", "changed_at", "scanned_at", "stat_key")
+_EVENT_COLUMNS = ("event_at", "source_file", "event", "content_hash", "size_bytes", "reason")
 _UPSERT = f"""
-    insert into {LEDGER} (source_file, source_name, delivery_date, size_bytes, content_hash, status,
-        reason, loaded_hash, first_seen_at, changed_at, scanned_at, stat_key)
-    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    insert into {LEDGER} ({", ".join(_COLUMNS)})
+    select {", ".join(_COLUMNS)} from scanned_files
     on conflict (source_file) do update set
         source_name = excluded.source_name, delivery_date = excluded.delivery_date,
         size_bytes = excluded.size_bytes, content_hash = excluded.content_hash,
@@ -257,7 +260,9 @@ def scan(con: duckdb.DuckDBPyConnection, root: Path, *, workers: int = 2) -> Sca
     con.execute("begin transaction")
     try:
         if rows:
-            con.executemany(_UPSERT, rows)
+            con.register("scanned_files", _table(rows, _COLUMNS))
+            con.execute(_UPSERT)
+            con.unregister("scanned_files")
         for path, old in gone:
             if old[2] != "missing":
                 reason = ("no longer in the landing zone: its lines stay in the warehouse until a full refresh"
@@ -265,8 +270,7 @@ def scan(con: duckdb.DuckDBPyConnection, root: Path, *, workers: int = 2) -> Sca
                 con.execute(f"update {LEDGER} set status = 'missing', reason = ?, changed_at = ?, scanned_at = ? "
                             "where source_file = ?", [reason, now, now, path])
                 events.append((now, path, "missing", old[0], None, reason))
-        if events:
-            con.executemany(f"insert into {EVENTS} values (?, ?, ?, ?, ?, ?)", events)
+        _insert_events(con, events)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -275,6 +279,18 @@ def scan(con: duckdb.DuckDBPyConnection, root: Path, *, workers: int = 2) -> Sca
     for (status, n) in con.execute(f"select status, count(*) from {LEDGER} group by status").fetchall():
         by_status[status] = int(n)
     return ScanSummary(files=len(found), by_status=by_status, hashed=len(hashes), changed=changed)
+
+
+def _table(rows: list[tuple], columns: tuple[str, ...]) -> pa.Table:
+    """Rows as an Arrow table, for one set-based insert (executemany costs a statement per row)."""
+    return pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+
+
+def _insert_events(con: duckdb.DuckDBPyConnection, events: list[tuple]) -> None:
+    if events:
+        con.register("ledger_events", _table(events, _EVENT_COLUMNS))
+        con.execute(f"insert into {EVENTS} ({', '.join(_EVENT_COLUMNS)}) select * from ledger_events")
+        con.unregister("ledger_events")
 
 
 def _hash_all(files: list[Found], workers: int) -> dict[str, str]:
@@ -342,22 +358,18 @@ def mark_loaded(con: duckdb.DuckDBPyConnection, source_names: Iterable[str], as_
     ensure_tables(con)
     now = datetime.now(UTC).replace(tzinfo=None)
     todo = "" if full_refresh else "and loaded_hash is distinct from content_hash"
+    which = f"""source_name in (select unnest(?::varchar[])) and status in ('new', 'changed', 'loaded', 'reloaded')
+                and delivery_date <= ? {todo}"""
+    event = "case when loaded_hash is not null and loaded_hash <> content_hash then 'reloaded' else 'loaded' end"
     con.execute("begin transaction")
     try:
-        loaded = con.execute(
-            f"""select source_file, content_hash, size_bytes,
-                       case when loaded_hash is not null and loaded_hash <> content_hash then 'reloaded' else 'loaded' end
-                from {LEDGER}
-                where source_name in (select unnest(?::varchar[])) and status in ('new', 'changed', 'loaded', 'reloaded')
-                  and delivery_date <= ? {todo}""", [names, as_of]).fetchall()
-        if loaded:
-            con.executemany(
-                f"""update {LEDGER} set status = ?, loaded_hash = content_hash, loaded_at = ?, changed_at = ?,
-                        reason = case when ? = 'reloaded' then 'content changed: parsed again, its lines replaced' end
-                    where source_file = ?""",
-                [(event, now, now, event, path) for path, _, _, event in loaded])
-            con.executemany(f"insert into {EVENTS} values (?, ?, ?, ?, ?, ?)",
-                            [(now, path, event, h, size, None) for path, h, size, event in loaded])
+        loaded = con.execute(f"select source_file, content_hash, size_bytes, {event} from {LEDGER} where {which}",
+                             [names, as_of]).fetchall()
+        con.execute(
+            f"""update {LEDGER} set status = {event}, loaded_hash = content_hash, loaded_at = ?, changed_at = ?,
+                    reason = case when {event} = 'reloaded' then 'content changed: parsed again, its lines replaced' end
+                where {which}""", [now, now, names, as_of])
+        _insert_events(con, [(now, path, ev, h, size, None) for path, h, size, ev in loaded])
         if full_refresh:
             con.execute(
                 f"""update {LEDGER} set loaded_hash = null, loaded_at = null,
