@@ -154,9 +154,11 @@ def retrain_segments(run_id: str | None, paths: Paths | None = None, config: str
     """Train a challenger, register it, promote it only if it passes the gates. `config`: the ML config file
     (default `SEGWAREHOUSE_ML_CONFIG`, else config/ml.yml), validated before any data is read."""
     from ml.config import load_config
+
+    cfg = load_config(config)  # before the heavier imports: a bad config fails at once
+
     from ml.train import train_from_warehouse
 
-    cfg = load_config(config)
     return train_from_warehouse(run_folder_name(run_id, "retrain"), config=cfg, paths=paths or get_paths())
 
 
@@ -164,9 +166,11 @@ def score_segments(run_id: str | None, paths: Paths | None = None, config: str |
     """Score everyone with the champion, write segment tables, rule segments and drift (`config` as for
     `retrain_segments`)."""
     from ml.config import load_config
-    from ml.score import score_from_warehouse
 
     cfg = load_config(config, for_scoring=True)
+
+    from ml.score import score_from_warehouse
+
     return score_from_warehouse(run_folder_name(run_id, "score"), config=cfg, paths=paths or get_paths())
 
 
