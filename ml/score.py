@@ -171,7 +171,7 @@ def score(con_or_path: Any, config: MLConfig | None = None, run_id: str | None =
 
     `con_or_path`: the warehouse DuckDB file path or an open read-write connection.
     """
-    cfg = config or load_config()
+    cfg = config or load_config(for_scoring=True)
     if isinstance(con_or_path, str | Path):
         with wh.connect(con_or_path) as con:
             return _score_on(con, cfg, run_id)

@@ -48,7 +48,7 @@ def write_report(paths: Paths, run_id: str, *, schema: str | None = None) -> Pat
     if schema is None:
         from ml.config import load_config
 
-        schema = load_config().input.output_schema
+        schema = load_config(for_scoring=True).input.output_schema
     out = report_path(paths, run_id)
     out.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
@@ -188,7 +188,7 @@ def _projection_frame(con: duckdb.DuckDBPyConnection, schema: str, run_id: str,
     """(standardized features of a seeded sample, their segment ids, how they were standardized)."""
     from ml.config import load_config
 
-    cfg = load_config()
+    cfg = load_config(for_scoring=True)
     rel = '"' + cfg.input.relation.replace(".", '"."') + '"'
     idc = cfg.input.id_column
     sample = con.execute(f"""

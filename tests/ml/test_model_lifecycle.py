@@ -153,3 +153,16 @@ def test_custom_class_is_promoted_only_where_it_loads_and_a_bad_champion_is_roll
     assert card["is_champion"] is True
     assert card["params"]["segmenter"]["tag"] == "q3-campaign"
     assert [e["event"] for e in card["events"]][:2] == ["promoted", "failed"]
+
+
+def test_a_model_skops_cannot_write_is_saved_with_joblib_logged_and_recorded(tmp_path, fast_cfg, caplog):
+    db = tmp_path / "wh.duckdb"
+    write_profiles(str(db), make_profiles(1000, seed=3)[0])
+    with caplog.at_level("WARNING", logger="ml.registry"):
+        result = train(db, fast_cfg.with_model("sklearn.cluster.Birch"), "b1", models_dir=tmp_path / "models",
+                       promote=False)
+    assert result.artifact_path.suffix == ".joblib"
+    assert _q(db, "select artifact_format, artifact_note from segments.model_registry") == [
+        ("joblib", "skops cannot serialize this model (UnsupportedTypeException: Objects of type Birch are not "
+                   "supported yet.); saved with joblib instead")]
+    assert [r.getMessage() for r in caplog.records] == [f"m_b1: {_q(db, 'select artifact_note from segments.model_registry')[0][0]}"]
