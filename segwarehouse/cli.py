@@ -74,6 +74,12 @@ def cmd_stage(args: argparse.Namespace) -> int:
             out = stage(run_id, config=args.config)
         except ConfigError as exc:  # raised before any data is read
             raise SystemExit(f"segwarehouse {args.command}: {exc}") from None
+        except RuntimeError as exc:
+            from ml.score import ChampionLoadError
+
+            if isinstance(exc, ChampionLoadError):  # what to do is in the message: no traceback
+                raise SystemExit(f"segwarehouse {args.command}: {exc}") from None
+            raise
     elif args.command == "report":
         out = pipeline.report_segments(run_id)
     else:  # erase

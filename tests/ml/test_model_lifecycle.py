@@ -105,6 +105,7 @@ def test_custom_class_is_promoted_only_where_it_loads_and_a_bad_champion_is_roll
     assert broken.returncode == 1
     assert "No module named 'mysegs'" in broken.stderr
     assert "segwarehouse models rollback" in broken.stderr
+    assert "Traceback" not in broken.stderr
     assert _q(db, "select status from segments.model_registry where model_version = 'm_r3'") == [("failed",)]
 
     monkeypatch.setenv("SEGWAREHOUSE_ACTOR", "on-call")
