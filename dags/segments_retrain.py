@@ -1,8 +1,10 @@
 """segments_retrain: weekly (and on a drift alert) retrain candidate models, gate them, then score.
 
-Inputs: the published `dim_user_profile`; the model config in `config/ml.yml`.
+Inputs: the published `dim_user_profile`; the deployment's ML config (`SEGWAREHOUSE_ML_CONFIG`, default
+`config/ml.yml`; validated before any data is read).
 Outputs: a versioned model artifact and registry row per candidate; the champion pointer moves only when the
-challenger passes the promotion gates (otherwise the reason is recorded); then everyone is re-scored.
+challenger passes the promotion gates and loads in a fresh process (otherwise the reason is recorded, audit
+rows in `segments.model_events`); then everyone is re-scored.
 """
 
 from __future__ import annotations

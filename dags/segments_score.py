@@ -1,6 +1,8 @@
 """segments_score: score every person with the champion model whenever new profiles are published.
 
-Inputs: the published `dim_user_profile` (Asset `segwarehouse_profiles`) and the champion in the registry.
+Inputs: the published `dim_user_profile` (Asset `segwarehouse_profiles`), the champion in the registry and the
+ML config (`SEGWAREHOUSE_ML_CONFIG`, default `config/ml.yml`). A champion that does not load is marked failed and
+the run fails: `segwarehouse models rollback` puts the previous good one back.
 Outputs: `segment_assignments`, `segment_profiles`, rule segments, assignment history and drift metrics,
 published to the serving file (Asset `segwarehouse_segments`); a drift alert emits `segwarehouse_drift_alert`,
 which triggers `segments_retrain`. Last, the run's HTML segment report: its own task, so a report problem

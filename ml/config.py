@@ -1,11 +1,14 @@
 """Typed view of `config/ml.yml`: every knob of the segmentation stage, with defaults that match the file.
 
-Unknown keys raise, so a typo in the YAML fails loudly instead of silently falling back to a default.
+Unknown keys and values of the wrong type raise `ConfigError` naming the key, so a typo in the YAML fails
+loudly instead of silently falling back to a default. `load_config` also checks the model and the other
+settings that only fail at run time otherwise (`ml.config_check`), before any data is read.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,9 +18,24 @@ import yaml
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = _REPO_ROOT / "config" / "ml.yml"
+CONFIG_ENV = "SEGWAREHOUSE_ML_CONFIG"  # the deployment's config file (segwarehouse.paths.Paths.ml_config)
 # names that end up in SQL text (quoted): identifiers only, matched in full (`$` would accept a trailing newline)
 _RELATION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class ConfigError(ValueError):
+    """A setting of the ML config cannot be used; `key` is its dotted path (`model.params`)."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}" if key else message)
+        self.key = key
+
+    def in_file(self, source: str | Path) -> ConfigError:
+        """The same error, prefixed with the file it came from."""
+        err = ConfigError(self.key, "")
+        err.args = (f"{source}: {self}",)
+        return err
 
 
 @dataclass(frozen=True)
@@ -68,7 +86,7 @@ class ModelSpec:
 class SelectionConfig:
     k_min: int = 3
     k_max: int = 8
-    criterion: str = "silhouette"  # silhouette | bic | knee
+    criterion: str = "auto"  # auto (bic for mixtures, else silhouette) | silhouette | bic | knee
     silhouette_sample_rows: int = 5000
     train_sample_rows: int = 200_000
 
@@ -83,12 +101,22 @@ class StabilityConfig:
 
 @dataclass(frozen=True)
 class GateConfig:
-    silhouette_tolerance: float = 0.02  # challenger may be this much below the champion
+    # relative gates: against the best of the last `compare_last_champions` champions, so a series of
+    # slightly worse challengers cannot walk quality down (silhouette re-measured on the current rows)
+    silhouette_tolerance: float = 0.01  # challenger may be this much below the best recent silhouette
+    ari_tolerance: float = 0.05  # ... and this much below the best recent median bootstrap ARI
+    compare_last_champions: int = 3
+    # absolute floors
     min_silhouette: float = 0.1
     min_ari: float = 0.7  # median bootstrap ARI
     min_segment_jaccard: float = 0.6  # every segment's mean bootstrap Jaccard
     min_segment_share: float = 0.02
     min_segment_size: int = 100
+    max_noise_share: float = 0.25  # density models: share of persons left unassigned
+    # the artifact must load and score a sample in a fresh process with the deployment's environment
+    load_check: bool = True
+    load_check_rows: int = 200
+    load_check_timeout_seconds: int = 300
 
 
 @dataclass(frozen=True)
@@ -109,6 +137,8 @@ class DriftConfig:
 class PersonaConfig:
     z_threshold: float = 0.5  # a feature names a segment only when |z| reaches this
     max_terms: int = 2
+    keep_name_z: float = 0.3  # a segment keeps its name while each named trait keeps its sign and this |z|
+    recheck_at_scoring: bool = True  # check names against each scoring run's figures too
     terms: dict[str, dict[str, str]] = field(default_factory=dict)  # feature -> {high: word, low: word}
 
 
@@ -132,9 +162,10 @@ class MLConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.input.relation, str) or not _RELATION.fullmatch(self.input.relation):
-            raise ValueError(f"input.relation must be [db.][schema.]name of identifiers, got {self.input.relation!r}")
+            raise ConfigError("input.relation",
+                              f"must be [db.][schema.]name of identifiers, got {self.input.relation!r}")
         if not isinstance(self.input.output_schema, str) or not _IDENTIFIER.fullmatch(self.input.output_schema):
-            raise ValueError(f"input.output_schema must be one identifier, got {self.input.output_schema!r}")
+            raise ConfigError("input.output_schema", f"must be one identifier, got {self.input.output_schema!r}")
         from .rules import rule_columns  # lazy: rules imports pandas
 
         named = [("input.id_column", self.input.id_column),
@@ -147,15 +178,17 @@ class MLConfig:
         bad = [f"{where}={name!r}" for where, name in named
                if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name)]
         if bad:
-            raise ValueError(f"column names must be plain identifiers [A-Za-z_][A-Za-z0-9_]*: {', '.join(bad)}")
+            raise ConfigError(bad[0].partition("=")[0],
+                              f"column names must be plain identifiers [A-Za-z_][A-Za-z0-9_]*: {', '.join(bad)}")
         if self.selection.k_min < 2 or self.selection.k_max < self.selection.k_min:
-            raise ValueError("selection: need 2 <= k_min <= k_max")
-        if self.selection.criterion not in {"silhouette", "bic", "knee"}:
-            raise ValueError(f"selection.criterion must be silhouette|bic|knee, got {self.selection.criterion!r}")
+            raise ConfigError("selection.k_min", "need 2 <= k_min <= k_max")
+        if self.selection.criterion not in {"auto", "silhouette", "bic", "knee"}:
+            raise ConfigError("selection.criterion",
+                              f"must be auto|silhouette|bic|knee, got {self.selection.criterion!r}")
         if self.scoring.engine not in {"pandas", "spark"}:
-            raise ValueError(f"scoring.engine must be pandas|spark, got {self.scoring.engine!r}")
+            raise ConfigError("scoring.engine", f"must be pandas|spark, got {self.scoring.engine!r}")
         if not self.features.numeric_all:
-            raise ValueError("features: at least one numeric or log1p feature is required")
+            raise ConfigError("features", "at least one numeric or log1p feature is required")
 
     def with_model(self, name: str, params: dict[str, Any] | None = None, k_param: str | None = None) -> MLConfig:
         """The same config with another segmenter (how tests and notebooks swap models)."""
@@ -173,39 +206,95 @@ class MLConfig:
         return dataclasses.replace(self, **changes)
 
 
+_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
+                                       "None": (type(None),), "dict": (dict,), "tuple": (list, tuple)}
+
+
+def _check_type(f: dataclasses.Field, value: Any, key: str) -> None:
+    """The value's type against the field's annotation (`int | float | None`, `dict[str, float]` ...)."""
+    names = [part.strip().split("[")[0] for part in str(f.type).split("|")]
+    if "Any" in names or any(n not in _TYPES for n in names):
+        return
+    allowed = tuple(t for n in names for t in _TYPES[n])
+    if isinstance(value, bool) and bool not in allowed:
+        ok = False
+    else:
+        ok = isinstance(value, allowed)
+    if not ok:
+        wanted = " or ".join({"int": "an integer", "float": "a number", "str": "a string", "bool": "true/false",
+                              "None": "null", "dict": "a mapping", "tuple": "a list"}[n] for n in names)
+        raise ConfigError(key, f"must be {wanted}, got {value!r}")
+
+
 def _build(cls: type, data: dict[str, Any] | None, where: str) -> Any:
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(where, f"must be a mapping, got {data!r}")
     data = dict(data or {})
     names = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(data) - set(names)
+    unknown = sorted(set(data) - set(names), key=str)
     if unknown:
-        raise ValueError(f"unknown key(s) in {where}: {sorted(unknown)}; allowed: {sorted(names)}")
+        key = f"{where}.{unknown[0]}" if where else str(unknown[0])
+        close = difflib.get_close_matches(str(unknown[0]), list(names), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(key, f"unknown key(s) {unknown} in {where or 'the top level'}{hint} "
+                               f"allowed: {sorted(names)}")
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
         f = names[name]
+        key = f"{where}.{name}" if where else name
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        if dataclasses.is_dataclass(default) and isinstance(value, dict):
-            kwargs[name] = _build(type(default), value, f"{where}.{name}")
-        elif isinstance(default, tuple) and value is not None:
-            kwargs[name] = tuple(value)
-        elif isinstance(default, dict) and value is None:
+        if dataclasses.is_dataclass(default):
+            kwargs[name] = _build(type(default), value, key)
+            continue
+        if isinstance(default, dict) and value is None:
             kwargs[name] = {}
-        else:
-            kwargs[name] = value
+            continue
+        _check_type(f, value, key)
+        kwargs[name] = tuple(value) if isinstance(default, tuple) and value is not None else value
     return cls(**kwargs)
 
 
 def config_from_mapping(data: dict[str, Any]) -> MLConfig:
     """Build and validate the config from a parsed YAML mapping."""
-    cfg = _build(MLConfig, data, "ml.yml")
+    cfg = _build(MLConfig, data, "")
     # a weight for a feature that is not in the lists is a typo in the file (in code, `replace` may drop a
     # feature and keep its weight: it then simply does not apply)
     bad = set(cfg.features.weights) - {"numeric", "categorical", *cfg.features.numeric_all}
     if bad:
-        raise ValueError(f"features.weights: {sorted(bad)} are neither numeric/categorical nor numeric features")
+        raise ConfigError("features.weights",
+                          f"{sorted(bad)} are neither numeric/categorical nor numeric features")
     return cfg
 
 
-def load_config(path: str | Path | None = None) -> MLConfig:
-    """Read `config/ml.yml` (or `path`)."""
-    with Path(path or DEFAULT_CONFIG_PATH).open(encoding="utf-8") as fh:
-        return config_from_mapping(yaml.safe_load(fh) or {})
+def config_path(path: str | Path | None = None) -> Path:
+    """`path`, else `SEGWAREHOUSE_ML_CONFIG`, else `config/ml.yml` of the project (`Paths.ml_config`)."""
+    if path:
+        return Path(path)
+    from segwarehouse.paths import get_paths
+
+    return get_paths().ml_config
+
+
+def load_config(path: str | Path | None = None, *, check: bool = True, for_scoring: bool = False) -> MLConfig:
+    """Read the deployment's config (`config_path`) and validate all of it, before any data is read; a
+    `ConfigError` names the file and the key. The model class is imported and built unless `for_scoring`
+    (scoring uses the champion, not the configured model)."""
+    source = config_path(path)
+    try:
+        with source.open(encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+    except FileNotFoundError:
+        raise ConfigError("", f"ML config {source} does not exist (--config / {CONFIG_ENV})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError("", f"not valid YAML: {exc}").in_file(source) from None
+    try:
+        if not isinstance(data, dict):
+            raise ConfigError("", "the file must hold a mapping of settings")
+        cfg = config_from_mapping(data)
+        if check:
+            from .config_check import check_config
+
+            check_config(cfg, model=not for_scoring)
+    except ConfigError as exc:
+        raise exc.in_file(source) from None
+    return cfg

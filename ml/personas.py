@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .alignment import NO_SEGMENT
 from .config import PersonaConfig
 
 BUYER_COLUMN = "frequency"  # a segment whose members mostly bought is named "... buyers", else "... visitors"
@@ -38,31 +39,47 @@ def combine_summaries(summaries: Iterable[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(list(summaries)).groupby(level=0).sum()
 
 
-def persona_name(z: pd.Series, buyer_share: float, cfg: PersonaConfig) -> str:
-    """Name from the strongest z-scores that have words, e.g. "High-value frequent buyers"."""
+def persona_traits(z: pd.Series, cfg: PersonaConfig) -> list[tuple[str, str]]:
+    """The (feature, "high" | "low") pairs a name is made of: the strongest z-scores that have words."""
+    traits: list[tuple[str, str]] = []
     words: list[str] = []
     for feature in z.abs().sort_values(ascending=False).index:
         value = z[feature]
-        if abs(value) < cfg.z_threshold or len(words) >= cfg.max_terms:
+        if abs(value) < cfg.z_threshold or len(traits) >= cfg.max_terms:
             break
-        term = cfg.terms.get(feature, {}).get("high" if value > 0 else "low")
+        side = "high" if value > 0 else "low"
+        term = cfg.terms.get(feature, {}).get(side)
         if term and term.lower() not in (w.lower() for w in words):
             words.append(term)
+            traits.append((str(feature), side))
+    return traits
+
+
+def name_from_traits(traits: Sequence[tuple[str, str]], buyer_share: float, cfg: PersonaConfig) -> str:
+    """"High-value frequent buyers"; "Typical ..." when no trait is strong enough (the neutral name)."""
+    words = [cfg.terms[f][side] for f, side in traits] or ["Typical"]
     noun = "buyers" if buyer_share >= 0.5 else "visitors"
-    if not words:
-        words = ["Typical"]
     text = " ".join([words[0], *[w.lower() for w in words[1:]], noun])
     return text[0].upper() + text[1:]
+
+
+def persona_name(z: pd.Series, buyer_share: float, cfg: PersonaConfig) -> str:
+    """Name from the strongest z-scores that have words, e.g. "High-value frequent buyers"."""
+    return name_from_traits(persona_traits(z, cfg), buyer_share, cfg)
 
 
 def finalize_profiles(summary: pd.DataFrame, features: Sequence[str],
                       cfg: PersonaConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(one row per segment: size, share, buyer_share, persona name, traits;
-    one row per segment x feature: segment mean, population mean/std, z-score)."""
+    one row per segment x feature: segment mean, population mean/std, z-score).
+
+    Rows without a segment (id -1, noise) count in the population and the shares' denominator only."""
     total = summary.sum()
     n_total = float(total["n"])
     rows, feature_rows = [], []
     for seg, s in summary.iterrows():
+        if int(seg) == NO_SEGMENT:
+            continue
         z_by_feature = {}
         for f in features:
             cnt, pop_cnt = s[f"cnt__{f}"], total[f"cnt__{f}"]
@@ -86,7 +103,8 @@ def finalize_profiles(summary: pd.DataFrame, features: Sequence[str],
             "persona_name": persona_name(z_series, buyer_share, cfg),
             "top_traits": ", ".join(f"{f} {z_series[f]:+.1f}z" for f in top),
         })
-    profiles = pd.DataFrame(rows).sort_values("segment_id").reset_index(drop=True)
+    columns = ["segment_id", "size", "share", "buyer_share", "persona_name", "top_traits"]
+    profiles = pd.DataFrame(rows, columns=columns).sort_values("segment_id").reset_index(drop=True)
     profiles["persona_name"] = _dedupe(profiles["persona_name"].tolist())
     return profiles, pd.DataFrame(feature_rows)
 

@@ -2,6 +2,8 @@
 
 Per reference segment, the Jaccard similarity with its best-matching bootstrap cluster, averaged over
 resamples: >= 0.75 stable, 0.6-0.75 doubtful, < 0.6 not to be trusted. ARI summarizes the whole partition.
+Noise (label -1 of density clusterers) is not a segment: it gets no Jaccard and is never a best match, so
+members of a segment that a refit calls noise count against that segment; in the ARI it is one more label.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
 from sklearn.metrics.cluster import contingency_matrix
 
+from .models import NOISE_LABEL
 from .selection import sample_indices
 
 
@@ -46,12 +49,16 @@ def classify_stability(mean_jaccard: float, stable: float = 0.75, unstable: floa
 
 
 def best_match_jaccard(reference: np.ndarray, other: np.ndarray) -> pd.Series:
-    """For each reference label, the Jaccard index with the most similar label of `other` (same rows)."""
+    """For each reference segment, the Jaccard index with the most similar segment of `other` (same rows);
+    noise labels are neither scored nor matched."""
     ref_labels, ref_codes = np.unique(reference, return_inverse=True)
-    _, other_codes = np.unique(other, return_inverse=True)
+    other_labels, other_codes = np.unique(other, return_inverse=True)
     c = contingency_matrix(ref_codes, other_codes, sparse=False).astype(float)
     union = c.sum(axis=1)[:, None] + c.sum(axis=0)[None, :] - c
-    return pd.Series((c / union).max(axis=1), index=ref_labels)
+    jaccard = c / union
+    jaccard[:, other_labels == NOISE_LABEL] = 0.0
+    keep = ref_labels != NOISE_LABEL
+    return pd.Series(jaccard.max(axis=1)[keep], index=ref_labels[keep])
 
 
 def bootstrap_stability(Z: np.ndarray, segmenter: Any, *, n_bootstrap: int = 10, sample_rows: int = 3000,
@@ -85,7 +92,7 @@ def bootstrap_stability(Z: np.ndarray, segmenter: Any, *, n_bootstrap: int = 10,
         aris.append(adjusted_rand_score(reference_labels[uniq], labels_b))
         jaccards.append(best_match_jaccard(reference_labels[uniq], labels_b))
     jac = pd.concat(jaccards, axis=1) if jaccards else pd.DataFrame(index=np.unique(reference_labels))
-    labels, sizes = np.unique(reference_labels, return_counts=True)
+    labels, sizes = np.unique(reference_labels[reference_labels != NOISE_LABEL], return_counts=True)
     mean_j = jac.mean(axis=1).reindex(labels).fillna(0.0).to_numpy()
     segments = pd.DataFrame({
         "label": labels,

@@ -20,29 +20,42 @@ TABLES: dict[str, str] = {
         segment_names varchar, centroids varchar, library_versions varchar, code_version varchar,
         artifact_path varchar, artifact_format varchar, artifact_sha256 varchar, compared_to varchar,
         decision varchar, decision_reasons varchar, n_rows bigint, silhouette double, stability double,
-        min_segment_share double, status varchar, reason varchar""",
+        min_segment_share double, status varchar, reason varchar, config_sha256 varchar, config varchar,
+        settings varchar, data_from date, data_to date, comparison varchar, gate_checks varchar,
+        artifact_note varchar, trusted_prefixes varchar, load_check varchar, naming varchar,
+        noise_share double""",
     "model_aliases": """
         alias varchar primary key, model_version varchar, previous_model_version varchar,
         run_id varchar, updated_at timestamptz, reason varchar""",
+    # audit trail of the registry: promotions, rollbacks, retirements, rejections, failed loads, renames
+    "model_events": """
+        event_at timestamptz, event varchar, model_version varchar, from_model_version varchar, actor varchar,
+        reason varchar, run_id varchar, segment_id integer, old_name varchar, new_name varchar,
+        details varchar""",
+    # one row per segment id ever issued: its stable key and current name, and the rule the name stands for
+    "segment_catalog": """
+        segment_id integer primary key, segment_key varchar, segment_name varchar, name_rule varchar,
+        named_by_model_version varchar, named_at timestamptz, first_model_version varchar,
+        last_model_version varchar""",
     "model_selection": """
         run_id varchar, model_version varchar, k integer, n_segments integer, silhouette double,
         inertia double, bic double, min_segment_share double, fit_seconds double, is_knee boolean,
-        criterion_used varchar, selected boolean""",
+        criterion_used varchar, selected boolean, noise_share double""",
     "model_stability": """
         run_id varchar, model_version varchar, segment_id integer, sample_size bigint, mean_jaccard double,
         min_jaccard double, status varchar, ari_median double, n_bootstrap integer""",
     "segment_assignments": """
         person_id varchar, segment_id integer, segment_name varchar, probability double, distance double,
         feature_completeness double, model_version varchar, run_id varchar, as_of_date date,
-        scored_at timestamptz, confidence double""",
+        scored_at timestamptz, confidence double, segment_key varchar""",
     "segment_history": """
         person_id varchar, segment_id integer, segment_name varchar, probability double, distance double,
         feature_completeness double, model_version varchar, run_id varchar, as_of_date date,
-        scored_at timestamptz, confidence double""",
+        scored_at timestamptz, confidence double, segment_key varchar""",
     "segment_profiles": """
         run_id varchar, model_version varchar, segment_id integer, segment_name varchar, size bigint,
         share double, buyer_share double, persona_name varchar, top_traits varchar, as_of_date date,
-        scored_at timestamptz""",
+        scored_at timestamptz, segment_key varchar""",
     "segment_profile_features": """
         run_id varchar, segment_id integer, feature varchar, segment_mean double, population_mean double,
         population_std double, z_score double""",

@@ -7,6 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from .cli_models import add_models_parser
 from .paths import get_paths
 
 
@@ -65,10 +66,20 @@ def cmd_stage(args: argparse.Namespace) -> int:
         out = pipeline.validate_profiles(args.date, run_id)
     elif args.command == "publish":
         out = pipeline.publish_serving()
-    elif args.command == "train":
-        out = pipeline.retrain_segments(run_id)
-    elif args.command == "score":
-        out = pipeline.score_segments(run_id)
+    elif args.command in {"train", "score"}:
+        from ml.config import ConfigError
+
+        stage = pipeline.retrain_segments if args.command == "train" else pipeline.score_segments
+        try:
+            out = stage(run_id, config=args.config)
+        except ConfigError as exc:  # raised before any data is read
+            raise SystemExit(f"segwarehouse {args.command}: {exc}") from None
+        except RuntimeError as exc:
+            from ml.score import ChampionLoadError
+
+            if isinstance(exc, ChampionLoadError):  # what to do is in the message: no traceback
+                raise SystemExit(f"segwarehouse {args.command}: {exc}") from None
+            raise
     elif args.command == "report":
         out = pipeline.report_segments(run_id)
     else:  # erase
@@ -142,7 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--run-id")
         if name == "gate":
             sp.add_argument("--date", required=True)
+        if name in {"train", "score"}:
+            sp.add_argument("--config", help="ML config file (default $SEGWAREHOUSE_ML_CONFIG, else config/ml.yml)")
         sp.set_defaults(func=cmd_stage)
+    add_models_parser(sub)
     e = sub.add_parser("erase", help="right to erasure for one email or customer id")
     e.add_argument("identifier")
     e.add_argument("--run-id")

@@ -54,6 +54,11 @@ class Paths:
         return Path(os.environ.get("SEGWAREHOUSE_MODELS", self.data / "models"))
 
     @property
+    def ml_config(self) -> Path:
+        """The segmentation config of this deployment (docs/ml.md); train, score and the DAGs read it."""
+        return Path(os.environ.get("SEGWAREHOUSE_ML_CONFIG", self.home / "config" / "ml.yml"))
+
+    @property
     def dbt_project(self) -> Path:
         return self.home / "dbt_project"
 

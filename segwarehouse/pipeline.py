@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date
+from pathlib import Path
 
 from .paths import Paths, get_paths
 
@@ -27,6 +28,8 @@ SERVING_TABLES = [
     "segments.rule_segment_assignments",
     "segments.model_registry",
     "segments.model_aliases",
+    "segments.model_events",
+    "segments.segment_catalog",
     "segments.model_selection",
     "segments.model_stability",
     "segments.drift_metrics",
@@ -174,18 +177,28 @@ def publish_profiles(ds: str | date | None, run_id: str | None, paths: Paths | N
     return publish_serving(paths)
 
 
-def retrain_segments(run_id: str | None, paths: Paths | None = None) -> dict:
-    """Train a challenger, register it, promote it only if it passes the gates."""
+def retrain_segments(run_id: str | None, paths: Paths | None = None, config: str | Path | None = None) -> dict:
+    """Train a challenger, register it, promote it only if it passes the gates. `config`: the ML config file
+    (default `SEGWAREHOUSE_ML_CONFIG`, else config/ml.yml), validated before any data is read."""
+    from ml.config import load_config
+
+    cfg = load_config(config)  # before the heavier imports: a bad config fails at once
+
     from ml.train import train_from_warehouse
 
-    return train_from_warehouse(run_folder_name(run_id, "retrain"), paths=paths or get_paths())
+    return train_from_warehouse(run_folder_name(run_id, "retrain"), config=cfg, paths=paths or get_paths())
 
 
-def score_segments(run_id: str | None, paths: Paths | None = None) -> dict:
-    """Score everyone with the champion, write segment tables, rule segments and drift."""
+def score_segments(run_id: str | None, paths: Paths | None = None, config: str | Path | None = None) -> dict:
+    """Score everyone with the champion, write segment tables, rule segments and drift (`config` as for
+    `retrain_segments`)."""
+    from ml.config import load_config
+
+    cfg = load_config(config, for_scoring=True)
+
     from ml.score import score_from_warehouse
 
-    return score_from_warehouse(run_folder_name(run_id, "score"), paths=paths or get_paths())
+    return score_from_warehouse(run_folder_name(run_id, "score"), config=cfg, paths=paths or get_paths())
 
 
 def report_segments(run_id: str | None, paths: Paths | None = None) -> dict:

@@ -48,7 +48,7 @@ def write_report(paths: Paths, run_id: str, *, schema: str | None = None) -> Pat
     if schema is None:
         from ml.config import load_config
 
-        schema = load_config().input.output_schema
+        schema = load_config(for_scoring=True).input.output_schema
     out = report_path(paths, run_id)
     out.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
@@ -188,7 +188,7 @@ def _projection_frame(con: duckdb.DuckDBPyConnection, schema: str, run_id: str,
     """(standardized features of a seeded sample, their segment ids, how they were standardized)."""
     from ml.config import load_config
 
-    cfg = load_config()
+    cfg = load_config(for_scoring=True)
     rel = '"' + cfg.input.relation.replace(".", '"."') + '"'
     idc = cfg.input.id_column
     sample = con.execute(f"""
@@ -197,7 +197,7 @@ def _projection_frame(con: duckdb.DuckDBPyConnection, schema: str, run_id: str,
         using sample reservoir({PCA_SAMPLE_ROWS} rows) repeatable ({SEED})""", [run_id]).df()
     if sample.empty:
         return np.empty((0, 2)), np.empty(0), ""
-    segments = sample["_segment_id"].to_numpy()
+    segments = sample["_segment_id"].fillna(-1).to_numpy(dtype=int)  # -1: left unassigned (density models)
     try:
         from ml.registry import load_registered_model
 
@@ -233,7 +233,7 @@ def _fig_pca(con: duckdb.DuckDBPyConnection, schema: str, run_id: str, data: dic
         small = mask.sum() < 0.08 * len(segments)  # small segments: bigger, opaque dots so they stay visible
         ax.scatter(P[mask, 0], P[mask, 1], s=18 if small else 9, alpha=0.9 if small else 0.5,
                    color=colours.get(int(seg), "#999"), linewidths=0,
-                   label=f"{seg}: {names.get(seg, seg)} (n={mask.sum()})")
+                   label=f"{seg}: {names.get(seg, 'unassigned' if seg == -1 else seg)} (n={mask.sum()})")
     ratio = pca.explained_variance_ratio_
     ax.set_xlabel(f"PC1 ({ratio[0]:.0%} of variance)")
     ax.set_ylabel(f"PC2 ({ratio[1]:.0%} of variance)")

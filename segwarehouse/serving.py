@@ -44,7 +44,8 @@ _EXPORT_ALIAS = "serving_export"
 
 # the only columns an activation export carries: pseudonymous keys and the segment, nothing else of the profile
 ACTIVATION_COLUMNS = ["person_id", "primary_customer_id", "email_hmac", "phone_hmac", "segment_id", "segment_name",
-                      "rule_segment_ids", "rule_segments", "model_version", "scoring_run_id", "scored_at"]
+                      "rule_segment_ids", "rule_segments", "model_version", "scoring_run_id", "scored_at",
+                      "segment_key"]
 
 # documented columns of every view (docs/bi.md; tests check the views against this)
 VIEW_COLUMNS: dict[str, list[str]] = {
@@ -52,23 +53,30 @@ VIEW_COLUMNS: dict[str, list[str]] = {
         "segment_id", "segment_name", "size", "share", "buyer_share", "top_traits",
         "mean_monetary", "mean_orders_per_month", "mean_avg_order_value", "mean_recency_days",
         "mean_engagement_score", "mean_page_views_per_week", "mean_tenure_days",
-        "model_version", "run_id", "scored_at",
+        "model_version", "run_id", "scored_at", "segment_key", "unassigned_persons",
     ],
     # plus every other column of dim_user_profile (docs/profile.md) except PII_COLUMNS
     "user_segments": [
         "person_id", "primary_customer_id", *(f"{c}_hmac" for c in PII_COLUMNS), "as_of_date",
         "lifecycle_stage", "engagement_score", "monetary", "orders_per_month",
         "segment_id", "segment_name", "segment_probability", "segment_distance", "feature_completeness",
-        "model_version", "scoring_run_id", "scored_at", "rule_segment_ids", "rule_segments",
+        "model_version", "scoring_run_id", "scored_at", "rule_segment_ids", "rule_segments", "segment_key",
     ],
     "segment_history": [
         "person_id", "run_id", "scored_at", "as_of_date", "segment_id", "segment_name", "model_version",
-        "probability", "distance",
+        "probability", "distance", "segment_key",
     ],
     "model_registry": [
         "model_version", "run_id", "created_at", "algorithm", "k", "as_of_date", "n_rows_train",
         "n_rows_population", "silhouette", "ari_median", "min_segment_share", "metrics", "segment_names",
         "decision", "decision_reasons", "is_champion",
+        "status", "noise_share", "compared_to", "comparison", "config_sha256", "artifact_format",
+        "last_event", "last_event_at", "last_event_by", "last_event_reason",
+    ],
+    # the registry's audit trail: promotions, rollbacks, retirements, rejections, failed loads, renames
+    "model_events": [
+        "event_at", "event", "model_version", "from_model_version", "actor", "reason", "run_id", "segment_id",
+        "old_name", "new_name",
     ],
     "data_quality_runs": [
         "run_id", "suite", "table_name", "success", "n_expectations", "n_failed", "failed_summary",
@@ -96,14 +104,19 @@ select p.*,
        a.segment_id, a.segment_name, a.probability as segment_probability, a.distance as segment_distance,
        a.feature_completeness, a.model_version, a.run_id as scoring_run_id, a.scored_at,
        coalesce(r.rule_segment_ids, []::varchar[]) as rule_segment_ids,
-       coalesce(r.rule_segments, '') as rule_segments
+       coalesce(r.rule_segments, '') as rule_segments, a.segment_key
 from {PUBLIC_PROFILE} p
 left join segments.segment_assignments a on a.person_id = p.person_id
 left join rules r on r.person_id = p.person_id""",
     f"""create or replace view main.segment_summary as
-with persons as (select count(*) as n from main.user_segments),
+with persons as (
+    select count(*) as n,
+           count(*) filter (where scoring_run_id is not null and segment_id is null) as unassigned
+    from main.user_segments
+),
 sizes as (
-    select segment_id, any_value(segment_name) as segment_name, count(*) as size,
+    select segment_id, any_value(segment_name) as segment_name, any_value(segment_key) as segment_key,
+           count(*) as size,
            {", ".join(f"avg({c}) as mean_{c}" for c in SUMMARY_MEANS)},
            any_value(model_version) as model_version, any_value(scoring_run_id) as run_id,
            max(scored_at) as scored_at
@@ -113,13 +126,14 @@ sizes as (
 )
 select s.segment_id, s.segment_name, s.size, s.size / persons.n as share, sp.buyer_share, sp.top_traits,
        {", ".join(f"s.mean_{c}" for c in SUMMARY_MEANS)},
-       s.model_version, s.run_id, s.scored_at
+       s.model_version, s.run_id, s.scored_at, s.segment_key, persons.unassigned as unassigned_persons
 from sizes s
 cross join persons
 left join segments.segment_profiles sp on sp.run_id = s.run_id and sp.segment_id = s.segment_id
 order by s.segment_id""",
     """create or replace view main.segment_history as
-select person_id, run_id, scored_at, as_of_date, segment_id, segment_name, model_version, probability, distance
+select person_id, run_id, scored_at, as_of_date, segment_id, segment_name, model_version, probability, distance,
+       segment_key
 from segments.segment_history""",
     """create or replace view main.model_registry as
 select r.model_version, r.run_id, r.created_at, r.algorithm, r.k, r.as_of_date, r.n_rows_train,
@@ -128,10 +142,21 @@ select r.model_version, r.run_id, r.created_at, r.algorithm, r.k, r.as_of_date, 
        try_cast(json_extract_string(r.metrics, '$.ari_median') as double) as ari_median,
        try_cast(json_extract_string(r.metrics, '$.min_segment_share') as double) as min_segment_share,
        r.metrics, r.segment_names, r.decision, r.decision_reasons,
-       coalesce(r.model_version = c.model_version, false) as is_champion
+       coalesce(r.model_version = c.model_version, false) as is_champion,
+       r.status, r.noise_share, r.compared_to, r.comparison, r.config_sha256, r.artifact_format,
+       e.event as last_event, e.event_at as last_event_at, e.actor as last_event_by, e.reason as last_event_reason
 from segments.model_registry r
 left join (select model_version from segments.model_aliases where alias = 'champion') c
-    on c.model_version = r.model_version""",
+    on c.model_version = r.model_version
+left join (
+    select model_version, event, event_at, actor, reason,
+           row_number() over (partition by model_version order by event_at desc) as n
+    from segments.model_events
+    where event not in ('segment_named', 'segment_renamed')
+) e on e.model_version = r.model_version and e.n = 1""",
+    """create or replace view main.model_events as
+select event_at, event, model_version, from_model_version, actor, reason, run_id, segment_id, old_name, new_name
+from segments.model_events""",
     """create or replace view main.data_quality_runs as
 select run_id, suite, table_name, success, n_expectations, n_failed, failed_summary, started_at, duration_s,
        n_rows
@@ -152,7 +177,7 @@ _DATA_QUALITY_RUNS_DDL = """run_id varchar, suite varchar, success boolean, n_ex
     table_name varchar, n_rows bigint"""
 VIEW_SOURCES = ("segments.segment_assignments", "segments.segment_profiles", "segments.rule_segment_assignments",
                 "segments.segment_history", "segments.model_registry", "segments.model_aliases",
-                "quality.data_quality_runs")
+                "segments.model_events", "quality.data_quality_runs")
 
 
 @dataclass(frozen=True)
@@ -211,9 +236,12 @@ def publish_statements(stage: Path, tables: list[str]) -> list[str]:
         f"detach {_STAGE_ALIAS}",
     ]
     for name in VIEW_SOURCES:
-        if name in tables:
-            continue
         schema, table = name.split(".")
+        if name in tables:
+            if schema == "segments":  # copied from a warehouse the ML stage has not migrated yet
+                statements += [f"alter table {name} add column if not exists {col}"
+                               for col in SEGMENT_TABLES[table].replace("primary key", "").split(",")]
+            continue
         ddl = _DATA_QUALITY_RUNS_DDL if name == "quality.data_quality_runs" else SEGMENT_TABLES[table]
         statements += [f"create schema if not exists {schema}", f"create table if not exists {name} ({ddl})"]
     return statements + VIEWS_SQL

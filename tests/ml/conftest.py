@@ -12,7 +12,9 @@ from .profiles import make_profiles
 
 @pytest.fixture(scope="session")
 def cfg() -> MLConfig:
-    return load_config().replace(stability={"n_bootstrap": 4, "sample_rows": 1500})
+    # the fresh-process load check (a new interpreter importing scikit-learn and skops per promotion) runs in
+    # the tests about it (test_model_lifecycle.py) and wherever the project's config is loaded unchanged
+    return load_config().replace(stability={"n_bootstrap": 4, "sample_rows": 1500}, gates={"load_check": False})
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +27,9 @@ def planted():
 def trained(cfg, planted) -> SegmentationFit:
     frame, _ = planted
     return train_segmentation(frame, cfg)
+
+
+@pytest.fixture(scope="session")
+def fast_cfg(cfg) -> MLConfig:
+    """k fixed at the five planted personas and two bootstraps: for tests that train several times."""
+    return cfg.replace(selection={"k_min": 5, "k_max": 5}, stability={"n_bootstrap": 2, "sample_rows": 800})

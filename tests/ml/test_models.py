@@ -94,9 +94,15 @@ def test_invalid_import_path_rejected(cfg, path, message):
         build_segmenter(cfg.with_model(path).model, cfg)
 
 
-def test_model_without_predict_is_rejected_with_hint(cfg):
-    with pytest.raises(ModelConfigError, match="InductiveClusterer"):
-        build_segmenter(cfg.with_model("sklearn.cluster.AgglomerativeClustering").model, cfg)
+def test_model_without_predict_is_wrapped_and_a_class_without_fit_is_rejected(cfg):
+    from ml.models import find_k_param
+
+    wrapped = build_segmenter(cfg.with_model("sklearn.cluster.AgglomerativeClustering").model, cfg)
+    assert isinstance(wrapped, InductiveClusterer)
+    assert isinstance(wrapped.clusterer, AgglomerativeClustering)
+    assert find_k_param(wrapped) == "clusterer__n_clusters"
+    with pytest.raises(ModelConfigError, match=r"has no fit\(\)"):
+        build_segmenter(cfg.with_model("ml.config.ModelSpec").model, cfg)
 
 
 def test_allow_list_is_configurable(cfg):

@@ -36,7 +36,7 @@ def test_gate_promotes_first_model_without_champion():
 
 
 @pytest.mark.parametrize(("change", "check", "reason"), [
-    ({"silhouette": 0.50}, "silhouette_vs_champion", "worse than champion"),
+    ({"silhouette": 0.50}, "silhouette_vs_champions", "worse than 0.560 of champion"),
     ({"ari_median": 0.5}, "stability_ari", "bootstrap ARI"),
     ({"min_segment_jaccard": 0.55}, "stability_jaccard", "least stable segment"),
     ({"min_segment_share": 0.01}, "min_segment_share", "smallest segment share"),

@@ -125,3 +125,22 @@ def test_views_exist_before_any_scoring_run(served: Served, tmp_path):
     assert _q(paths.serving, "select count(*), count(segment_id) from user_segments")[0] == (persons, 0)
     for view in ("segment_summary", "segment_history", "model_registry"):
         assert _q(paths.serving, f"select count(*) from {view}")[0][0] == 0
+
+
+def test_model_registry_and_events_show_who_changed_the_champion_and_why(served: Served):
+    serving = served.paths.serving
+    champion = _q(serving, """select model_version, status, last_event, last_event_by, last_event_reason,
+                                     length(config_sha256), noise_share
+                              from model_registry where is_champion""")
+    assert len(champion) == 1
+    version, status, event, actor, reason, hash_length, noise = champion[0]
+    assert (status, event, hash_length, noise) == ("champion", "promoted", 64, 0.0)
+    assert actor
+    assert reason.startswith("passed all gates")
+    k = _q(serving, "select k from model_registry where is_champion")[0][0]
+    events = _q(serving, "select event, count(*), count(distinct segment_id) from model_events "
+                         "where model_version = ? group by event order by event", [version])
+    assert events == [("promoted", 1, 0), ("segment_named", k, k)]
+    keys = _q(serving, "select count(distinct segment_key), count(*), max(unassigned_persons) from segment_summary")
+    assert keys == [(k, k, 0)]
+    assert _q(serving, "select count(*) from user_segments where segment_key is null") == [(0,)]
