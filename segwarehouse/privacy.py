@@ -168,12 +168,13 @@ def erase_person(identifier: str, run_name: str, paths: Paths) -> dict:
             n = con.execute(f'delete from "{schema}"."{table}" where {cond}').fetchone()[0]
             if n:
                 deleted[f"{schema}.{table}"] = int(n)
-        # the person map keeps the id a row had before its last rewrite: forget erased ids there too
-        for schema, table in con.execute(
-                "select table_schema, table_name from information_schema.columns "
-                "where column_name = 'previous_person_id'").fetchall():
-            con.execute(f'update "{schema}"."{table}" set previous_person_id = null '
-                        "where previous_person_id in (select person_id from erase_persons)")
+        # the person map keeps the id a row had before its last rewrite, experiment assignments the ids they
+        # were inherited from or merged into: forget erased ids there too
+        for schema, table, column in con.execute(
+                "select table_schema, table_name, column_name from information_schema.columns "
+                "where column_name in ('previous_person_id', 'inherited_from', 'superseded_by')").fetchall():
+            con.execute(f'update "{schema}"."{table}" set "{column}" = null '
+                        f'where "{column}" in (select person_id from erase_persons)')
         con.execute("""create table if not exists main.privacy_erasure_audit (
             erased_at timestamp, run_name varchar, subject_hmac varchar, persons integer, identifiers integer,
             raw_lines_removed integer)""")

@@ -97,3 +97,14 @@ def test_a_segment_without_planted_lift_shows_none(planted_run: PlantedRun):
     row = results[(results["stratum"] == zero[0]) & (results["variant"] == "treatment")].iloc[0]
     assert row["abs_lift_ci_low"] <= 0 <= row["abs_lift_ci_high"]
     assert not bool(row["is_significant"])
+
+
+def test_the_segment_report_shows_lift_and_interval_per_segment(planted_run: PlantedRun):
+    from segwarehouse.report import write_report
+
+    page = write_report(planted_run.paths, "score-d")
+    html = page.read_text()
+    assert "Experiments: lift per segment" in html
+    png = (page.parent / "experiments.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    assert len(png) > 10_000
