@@ -106,7 +106,8 @@ def create_app(serving: str | Path, tokens: tuple[str, ...], *, reload_seconds: 
     )
     app.state.store = store
 
-    def authorize(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+    # async: a plain `def` dependency would hop to the thread pool on every request
+    async def authorize(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
         given = credentials.credentials.encode() if credentials and credentials.scheme.lower() == "bearer" else b""
         if not any(hmac.compare_digest(given, token) for token in expected):
             raise HTTPException(401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
