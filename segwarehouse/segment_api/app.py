@@ -7,16 +7,15 @@ Keys are never logged (uvicorn's access log is off; see server.py).
 """
 
 
+import asyncio
 import hmac
 import os
 import re
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from ..paths import get_paths
@@ -86,13 +85,30 @@ def validate_key(key: str, key_type: str | None) -> None:
         raise HTTPException(400, "an email_hmac is 64 lower-case hex characters (HMAC-SHA256)")
 
 
+# the lookup route reads its parameters from the request itself (FastAPI's per-request parameter and dependency
+# resolution cost more than the lookup); this describes them in the OpenAPI document instead
+_PERSON_OPENAPI = {
+    "parameters": [
+        {"name": "key", "in": "path", "required": True, "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+         "description": "a CRM customer id, an anonymous (device/cookie) id, or the HMAC-SHA256 (hex) of a "
+                        "normalised e-mail keyed with SEGWAREHOUSE_PII_KEY; never a raw e-mail address"},
+        {"name": "key_type", "in": "query", "required": False,
+         "schema": {"type": "string", "enum": list(KEY_TYPES)},
+         "description": "which kind of key it is; without it every kind is tried"},
+    ],
+    "security": [{"HTTPBearer": []}],
+}
+
+
 def create_app(serving: str | Path, tokens: tuple[str, ...], *, reload_seconds: float = 0.5) -> FastAPI:
     store = ServingStore(serving, reload_seconds)
     expected = [t.encode() for t in tokens]
-    bearer = HTTPBearer(auto_error=False, description=f"one of the tokens in {TOKEN_ENV}")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # load the current publish before this worker accepts connections: with several workers on one socket,
+        # a worker that is still loading would otherwise answer 503 while its siblings answer
+        await asyncio.to_thread(store.refresh)
         store.start()
         yield
         store.stop()
@@ -106,10 +122,10 @@ def create_app(serving: str | Path, tokens: tuple[str, ...], *, reload_seconds: 
     )
     app.state.store = store
 
-    # async: a plain `def` dependency would hop to the thread pool on every request
-    async def authorize(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
-        given = credentials.credentials.encode() if credentials and credentials.scheme.lower() == "bearer" else b""
-        if not any(hmac.compare_digest(given, token) for token in expected):
+    def authorize(request: Request) -> None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        given_bytes = given.encode() if scheme.lower() == "bearer" else b""
+        if not any(hmac.compare_digest(given_bytes, token) for token in expected):
             raise HTTPException(401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
@@ -126,18 +142,14 @@ def create_app(serving: str | Path, tokens: tuple[str, ...], *, reload_seconds: 
         return JSONResponse(body, status_code=200 if index is not None else 503)
 
     @app.get(
-        "/v1/persons/{key}", tags=["persons"], response_model=PersonSegments, dependencies=[Depends(authorize)],
+        "/v1/persons/{key}", tags=["persons"], response_model=PersonSegments, openapi_extra=_PERSON_OPENAPI,
         summary="Segments and experiment variants of one person",
         responses={400: {"model": Problem}, 401: {"model": Problem}, 404: {"model": Problem},
                    409: {"model": Problem}, 503: {"model": Problem}},
     )
-    async def person(
-        key: str,
-        key_type: Annotated[str | None, Query(description="customer_id, anonymous_id or email_hmac; without it "
-                                                          "every kind is tried")] = None,
-    ) -> Response:
-        """`key` is a CRM customer id, an anonymous (device/cookie) id or the HMAC-SHA256 of a normalised
-        e-mail address keyed with SEGWAREHOUSE_PII_KEY; never a raw e-mail address."""
+    async def person(request: Request) -> Response:
+        authorize(request)  # before anything about the key is looked at
+        key, key_type = request.path_params["key"], request.query_params.get("key_type")
         validate_key(key, key_type)
         index = store.index
         if index is None:
@@ -149,6 +161,14 @@ def create_app(serving: str | Path, tokens: tuple[str, ...], *, reload_seconds: 
             raise HTTPException(409, "the key names different persons as different key types: pass key_type")
         return Response(index.answer(matches[0]), media_type="application/json")
 
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            schema.setdefault("components", {}).setdefault("securitySchemes", {})["HTTPBearer"] = {
+                "type": "http", "scheme": "bearer", "description": f"one of the tokens in {TOKEN_ENV}"}
+        return app.openapi_schema
+
+    app.openapi = openapi
     return app
 
 

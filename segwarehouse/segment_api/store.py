@@ -10,6 +10,7 @@ older layout, a damaged copy) leaves the previous index serving and is reported 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -32,7 +33,7 @@ class ServingStore:
         self.serving = Path(serving)
         self.interval = interval
         self.index: PersonIndex | None = None
-        self.last_error: str | None = None
+        self.last_error: str | None = f"{self.serving}: not loaded yet"
         self.loads = 0
         self._failed_signature: tuple | None = None
         self._stop = threading.Event()
@@ -76,6 +77,10 @@ class ServingStore:
             self._thread = None
 
     def _watch(self) -> None:
+        try:  # Linux: a thread has its own nice value; building an index yields the CPU to requests
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass
         while not self._stop.is_set():
             started = time.monotonic()
             try:

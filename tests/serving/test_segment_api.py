@@ -153,8 +153,12 @@ def test_health_readiness_and_openapi(client, tmp_path):
     assert {"400", "401", "404", "200"} <= set(operation["responses"])
     assert operation["security"] == [{"HTTPBearer": []}]
     assert client.get("/docs").status_code == 200
-    with TestClient(create_app(tmp_path / "missing.duckdb", (TOKEN,))) as empty:
-        r = empty.get("/readyz")
+    with TestClient(create_app(tmp_path / "missing.duckdb", (TOKEN,), reload_seconds=0.05)) as empty:
+        for _ in range(100):  # the watcher thread's first look
+            r = empty.get("/readyz")
+            if "does not exist" in r.json()["error"]:
+                break
+            time.sleep(0.05)
         assert r.status_code == 503
         assert "does not exist" in r.json()["error"]
         assert empty.get("/v1/persons/C00000001", headers=AUTH).status_code == 503
@@ -239,7 +243,7 @@ def test_zero_errors_while_the_serving_file_is_republished(published, tmp_path):
         output = server.communicate(timeout=30)[0]
     print(f"{requests[0]} requests during {stats['publishes']} publishes, {len(errors)} errors")
     assert stats["error"] is None
-    assert stats["publishes"] >= 3
+    assert stats["publishes"] >= 2  # B, then A again: two swaps under load
     assert errors == []
     assert requests[0] > 200
     assert seen == {200, 404}  # both snapshots were served: the person removed in B disappears and comes back
