@@ -113,7 +113,7 @@ def sample_keys(serving: Path, n: int, seed: int = 1) -> list[str]:
 
 # ---- load generator (runs as its own process: `python -m benchmarks.api_bench load ...`) ----
 
-async def _client(i: int, port: int, paths: list[str], rate: float, clients: int, stop: float,
+async def _client(i: int, port: int, paths: list[str], rate: float, clients: int, stop: list[float],
                   lat: list[float], statuses: dict[int, int], errors: list[str]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     interval = clients / rate if rate else 0.0
@@ -121,7 +121,7 @@ async def _client(i: int, port: int, paths: list[str], rate: float, clients: int
     k = i
     while True:
         now = time.perf_counter()
-        if now >= stop or (interval and next_send >= stop):
+        if now >= stop[0] or (interval and next_send >= stop[0]):
             break
         if interval and next_send > now:
             await asyncio.sleep(next_send - now)
@@ -144,13 +144,23 @@ async def _client(i: int, port: int, paths: list[str], rate: float, clients: int
     writer.close()
 
 
-async def _load(port: int, paths: list[str], seconds: float, rate: float, clients: int) -> dict:
+async def _watch_stop_file(stop: list[float], stop_file: Path | None) -> None:
+    while stop_file is not None and time.perf_counter() < stop[0]:
+        if stop_file.exists():
+            stop[0] = time.perf_counter()
+        await asyncio.sleep(0.2)
+
+
+async def _load(port: int, paths: list[str], seconds: float, rate: float, clients: int,
+                stop_file: Path | None = None) -> dict:
+    """Run for `seconds`, or until `stop_file` appears."""
     lat: list[float] = []
     statuses: dict[int, int] = {}
     errors: list[str] = []
     started = time.perf_counter()
-    await asyncio.gather(*(_client(i, port, paths, rate, clients, started + seconds, lat, statuses, errors)
-                           for i in range(clients)))
+    stop = [started + seconds]
+    await asyncio.gather(_watch_stop_file(stop, stop_file),
+                         *(_client(i, port, paths, rate, clients, stop, lat, statuses, errors) for i in range(clients)))
     elapsed = time.perf_counter() - started
     lat.sort()
     n = len(lat)
@@ -162,10 +172,12 @@ async def _load(port: int, paths: list[str], seconds: float, rate: float, client
             "error_samples": errors[:5]}
 
 
-def run_load(port: int, keys_file: Path, seconds: float, rate: float, clients: int) -> dict:
+def run_load(port: int, keys_file: Path, seconds: float, rate: float, clients: int,
+             stop_file: Path | None = None) -> dict:
     """Run the load generator in its own process and return its JSON report."""
     out = subprocess.run([sys.executable, "-m", "benchmarks.api_bench", "load", "--port", str(port), "--keys",
-                          str(keys_file), "--seconds", str(seconds), "--rate", str(rate), "--clients", str(clients)],
+                          str(keys_file), "--seconds", str(seconds), "--rate", str(rate), "--clients", str(clients),
+                          *(["--stop-file", str(stop_file)] if stop_file else [])],
                          cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -187,6 +199,27 @@ def _get(port: int, path: str) -> tuple[int, dict]:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}")
+
+
+def _tree_rss_mb(pid: int) -> int:
+    import psutil
+
+    root = psutil.Process(pid)
+    return round(sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 2**20)
+
+
+def _wait_for_reloads(port: int, loads: int, workers: int, timeout: float) -> float | None:
+    """Seconds until `workers` different answers of /readyz (one per worker, by chance) show `loads` loads."""
+    started, seen = time.perf_counter(), 0
+    while time.perf_counter() - started < timeout:
+        if _get(port, "/readyz")[1].get("loaded_publishes", 0) >= loads:
+            seen += 1
+            if seen >= 4 * workers:  # consecutive answers, so every worker was asked with high probability
+                return round(time.perf_counter() - started, 1)
+        else:
+            seen = 0
+        time.sleep(0.1)
+    return None
 
 
 def _publish_once(env: dict[str, str], script: Path) -> subprocess.Popen:
@@ -246,17 +279,21 @@ def bench(persons: int, work: Path, seconds: float, rate: float, clients: int, w
         for name, offered in (("saturation", 0.0), (f"paced {rate:,.0f}/s", rate)):
             phases[name] = run_load(port, keys_file, seconds, offered, clients)
             print(f"  {name:<28} {phases[name]}", flush=True)
-        # one publish in the middle of a paced phase long enough to cover it and the index reloads after it
+        # one real publish during a paced phase that lasts until both workers serve the new file, plus 5 s
+        rss = _tree_rss_mb(server.pid)
         loads_before = _get(port, "/readyz")[1]["loaded_publishes"]
+        stop = data / "stop-load"
+        stop.unlink(missing_ok=True)
         with ThreadPoolExecutor(1) as pool:
-            load = pool.submit(run_load, port, keys_file, max(seconds, publish_s * 1.5 + 20), rate, clients)
+            load = pool.submit(run_load, port, keys_file, 3600, rate, clients, stop)
             time.sleep(3)
             publisher = _publish_once(env, data / "publish_once.py")
             publish_time = json.loads(publisher.communicate(timeout=1800)[0].strip().splitlines()[-1])
+            reloaded = _wait_for_reloads(port, loads_before + 1, workers, timeout=600)
+            time.sleep(5)
+            stop.touch()
             during = load.result()
-        loads_after = _get(port, "/readyz")[1]["loaded_publishes"]
-        during.update({"publishes": 1, "publish_seconds": publish_time,
-                       "index_reloads_one_worker": loads_after - loads_before})
+        during.update({"publishes": 1, "publish_seconds": publish_time, "reload_seconds_after_publish": reloaded})
         phases[f"paced {rate:,.0f}/s during a publish"] = during
         print(f"  {'during a publish':<28} {during}", flush=True)
     finally:
@@ -266,7 +303,7 @@ def bench(persons: int, work: Path, seconds: float, rate: float, clients: int, w
 
     with duckdb.connect(str(paths.serving), read_only=True) as con:
         n_keys = con.execute("select count(*) from lookup.person_keys").fetchone()[0]
-    return {"persons": persons, "keys": n_keys,
+    return {"persons": persons, "keys": n_keys, "server_rss_mb": rss,
             "serving_bytes": published["bytes"], "workers": workers, "warehouse_build_s": round(built, 1),
             "publish_s": round(publish_s, 1), "api_ready_s": round(startup, 1), "phases": phases}
 
@@ -279,12 +316,16 @@ def to_markdown(report: dict) -> str:
     for r in report["runs"]:
         lines += [f"### {r['persons']:,} persons, {r['keys']:,} keys; serving file {r['serving_bytes'] / 2**20:,.0f} MB",
                   "", f"Synthetic warehouse {r['warehouse_build_s']} s, publish {r['publish_s']} s, API ready "
-                  f"(index loaded) {r['api_ready_s']} s.", "",
+                  f"(index loaded) {r['api_ready_s']} s, server RSS (all workers) {r.get('server_rss_mb')} MB.", "",
                   "| phase | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | max ms | errors | publishes |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for name, p in r["phases"].items():
             lines.append(f"| {name} | {p['offered_rps'] or 'as fast as answered'} | {p['rps']:,} | {p['p50_ms']} | "
                          f"{p['p90_ms']} | {p['p99_ms']} | {p['max_ms']} | {p['errors']} | {p.get('publishes', '')} |")
+        for name, p in r["phases"].items():
+            if "publish_seconds" in p:
+                lines += ["", f"{name}: the publish took {p['publish_seconds']} s; every worker served the new file "
+                              f"{p.get('reload_seconds_after_publish')} s after it finished; errors {p['errors']}."]
         paced = [p for name, p in r["phases"].items() if name.startswith("paced") and "during" not in name]
         if paced:
             p = paced[0]
@@ -304,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--seconds", type=float, default=15)
     load.add_argument("--rate", type=float, default=0)
     load.add_argument("--clients", type=int, default=32)
+    load.add_argument("--stop-file", type=Path)
     parser.add_argument("--persons", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--seconds", type=float, default=20, help="length of each measured phase")
     parser.add_argument("--rate", type=float, default=2000, help="offered requests/s of the paced phases")
@@ -316,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         import uvloop
 
         paths = json.loads(args.keys.read_text())
-        print(json.dumps(uvloop.run(_load(args.port, paths, args.seconds, args.rate, args.clients))))
+        print(json.dumps(uvloop.run(_load(args.port, paths, args.seconds, args.rate, args.clients, args.stop_file))))
         return 0
     from .run import machine
 

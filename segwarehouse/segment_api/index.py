@@ -21,47 +21,76 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..person_keys import KEY_TYPES
 from ..person_keys import TABLE as KEYS_TABLE
 
 _ALIAS = "serving"
 
+# one row per published person with integer codes of its segment, rule-segment set and active experiment arms;
+# the JSON of each distinct code is rendered once (a few dozen values), not once per person
 _PERSONS_SQL = f"""
 create temp table _persons as
 with rules as (
-    select person_id, to_json(list({{'id': segment_id, 'name': segment_name}} order by segment_id)) as rules
+    select person_id, string_agg(segment_id, chr(31) order by segment_id) as rule_key
     from {_ALIAS}.segments.rule_segment_assignments
     group by person_id
 ),
 experiments as (
-    select person_id,
-           to_json(list({{'experiment': experiment, 'variant': variant}} order by experiment)) as experiments
+    select person_id, string_agg(experiment || chr(31) || variant, chr(30) order by experiment) as experiment_key
     from {_ALIAS}.main.experiment_assignments
     where is_active
     group by person_id
+),
+persons as (
+    select p.person_id, p.as_of_date, a.segment_id, a.segment_name, a.model_version,
+           strftime(a.scored_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') as scored_at,
+           coalesce(rules.rule_key, '') as rule_key, coalesce(experiments.experiment_key, '') as experiment_key
+    from {_ALIAS}.main.user_profile_public p
+    left join {_ALIAS}.segments.segment_assignments a on a.person_id = p.person_id
+    left join rules on rules.person_id = p.person_id
+    left join experiments on experiments.person_id = p.person_id
 )
-select row_number() over (order by u.person_id) - 1 as row_no, u.person_id,
-       case when u.segment_id is null then 'null'
-            else to_json({{'id': u.segment_id, 'name': u.segment_name, 'model_version': u.model_version,
-                          'scored_at': strftime(u.scored_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')}})
-       end::varchar as segment,
-       coalesce(rules.rules, '[]')::varchar as rules,
-       coalesce(experiments.experiments, '[]')::varchar as experiments,
-       u.as_of_date
-from {_ALIAS}.main.user_segments u
-left join rules on rules.person_id = u.person_id
-left join experiments on experiments.person_id = u.person_id
+select row_number() over (order by person_id) - 1 as row_no, person_id, as_of_date,
+       segment_id, segment_name, model_version, scored_at, rule_key, experiment_key,
+       dense_rank() over (order by segment_id, segment_name, model_version, scored_at) - 1 as segment_code,
+       dense_rank() over (order by rule_key) - 1 as rule_code,
+       dense_rank() over (order by experiment_key) - 1 as experiment_code
+from persons
 """
 
+# md5_number is one 128-bit number; its low 64 bits are the first 8 digest bytes read little-endian
 _KEYS_SQL = f"""
-select md5_number_upper(k.key_type || ':' || k.key_value) as hi,
-       md5_number_lower(k.key_type || ':' || k.key_value) as lo,
-       p.row_no::int32 as row_no
-from {_ALIAS}.{KEYS_TABLE} k
-join _persons p on p.person_id = k.person_id
+select (h & 18446744073709551615::uhugeint)::ubigint as hi, (h >> 64)::ubigint as lo, row_no
+from (
+    select md5_number(k.key_type || ':' || k.key_value) as h, p.row_no::int32 as row_no
+    from {_ALIAS}.{KEYS_TABLE} k
+    join _persons p on p.person_id = k.person_id
+)
 """
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _fragments(con: duckdb.DuckDBPyConnection) -> dict[str, list[bytes]]:
+    """The JSON of every distinct segment, rule-segment set and experiment-arm set, indexed by its code."""
+    names = dict(con.execute(f"select segment_id, any_value(segment_name) from {_ALIAS}.segments."
+                             "rule_segment_assignments group by segment_id").fetchall())
+    segments = [b"null" if seg_id is None else _json(
+        {"id": seg_id, "name": name, "model_version": version, "scored_at": scored})
+        for seg_id, name, version, scored in con.execute(
+            "select any_value(segment_id), any_value(segment_name), any_value(model_version), any_value(scored_at) "
+            "from _persons group by segment_code order by segment_code").fetchall()]
+    rules = [_json([{"id": r, "name": names.get(r, r)} for r in key.split(chr(31)) if r])
+             for (key,) in con.execute("select any_value(rule_key) from _persons group by rule_code "
+                                       "order by rule_code").fetchall()]
+    experiments = [_json([dict(zip(("experiment", "variant"), e.split(chr(31)), strict=True))
+                          for e in key.split(chr(30)) if e])
+                   for (key,) in con.execute("select any_value(experiment_key) from _persons group by experiment_code "
+                                             "order by experiment_code").fetchall()]
+    return {"segment": segments, "rules": rules, "experiments": experiments}
 
 
 def key_hash(key_type: str, key: str) -> tuple[int, int]:
@@ -98,8 +127,9 @@ class PersonIndex:
             con.execute("set threads = 2")
             con.execute(f"attach '{str(serving).replace(chr(39), chr(39) * 2)}' as {_ALIAS} (read_only)")
             con.execute(_PERSONS_SQL)
-            persons = con.sql("select person_id, segment, rules, experiments from _persons order by row_no"
-                              ).to_arrow_table()
+            persons = con.sql("select person_id, segment_code::int32 as segment, rule_code::int32 as rules, "
+                              "experiment_code::int32 as experiments from _persons order by row_no").to_arrow_table()
+            fragments = _fragments(con)
             as_of = con.execute("select max(as_of_date)::varchar from _persons").fetchall()[0][0]
             keys = con.sql(_KEYS_SQL).to_arrow_table()
             con.execute(f"detach {_ALIAS}")
@@ -107,11 +137,7 @@ class PersonIndex:
         lo = keys.column("lo").to_numpy().astype(np.uint64, copy=False)
         rows = keys.column("row_no").to_numpy().astype(np.int32, copy=False)
         order = np.lexsort((lo, hi))
-        codes, fragments = {}, {}
-        for column in ("segment", "rules", "experiments"):
-            encoded = pc.dictionary_encode(persons.column(column)).combine_chunks()
-            codes[column] = encoded.indices.to_numpy().astype(np.int32, copy=False)
-            fragments[column] = [v.encode() for v in encoded.dictionary.to_pylist()]
+        codes = {c: persons.column(c).to_numpy().astype(np.int32, copy=False) for c in ("segment", "rules", "experiments")}
         return cls(hi=hi[order], lo=lo[order], rows=rows[order], person_ids=persons.column("person_id").combine_chunks(),
                    codes=codes, fragments=fragments, as_of_date=as_of, source=serving, signature=signature,
                    seconds=time.perf_counter() - started)
