@@ -201,6 +201,14 @@ def _get(port: int, path: str) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read() or b"{}")
 
 
+def _tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (the server's workers)."""
+    import psutil
+
+    root = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])
+
+
 def _tree_rss_mb(pid: int) -> int:
     import psutil
 
@@ -277,13 +285,18 @@ def bench(persons: int, work: Path, seconds: float, rate: float, clients: int, w
         run_load(port, keys_file, 3, 0, clients)  # warm-up
         phases = {}
         for name, offered in (("saturation", 0.0), (f"paced {rate:,.0f}/s", rate)):
+            cpu = _tree_cpu_s(server.pid)
             phases[name] = run_load(port, keys_file, seconds, offered, clients)
+            # CPU per request does not depend on what else the machine runs: capacity = cores / this
+            phases[name]["server_cpu_us_per_request"] = round(
+                1e6 * (_tree_cpu_s(server.pid) - cpu) / max(1, phases[name]["requests"]))
             print(f"  {name:<28} {phases[name]}", flush=True)
         # one real publish during a paced phase that lasts until both workers serve the new file, plus 5 s
         rss = _tree_rss_mb(server.pid)
         loads_before = _get(port, "/readyz")[1]["loaded_publishes"]
         stop = data / "stop-load"
         stop.unlink(missing_ok=True)
+        cpu = _tree_cpu_s(server.pid)
         with ThreadPoolExecutor(1) as pool:
             load = pool.submit(run_load, port, keys_file, 3600, rate, clients, stop)
             time.sleep(3)
@@ -293,7 +306,8 @@ def bench(persons: int, work: Path, seconds: float, rate: float, clients: int, w
             time.sleep(5)
             stop.touch()
             during = load.result()
-        during.update({"publishes": 1, "publish_seconds": publish_time, "reload_seconds_after_publish": reloaded})
+        during.update({"publishes": 1, "publish_seconds": publish_time, "reload_seconds_after_publish": reloaded,
+                       "server_cpu_us_per_request": round(1e6 * (_tree_cpu_s(server.pid) - cpu) / max(1, during["requests"]))})
         phases[f"paced {rate:,.0f}/s during a publish"] = during
         print(f"  {'during a publish':<28} {during}", flush=True)
     finally:
@@ -317,11 +331,12 @@ def to_markdown(report: dict) -> str:
         lines += [f"### {r['persons']:,} persons, {r['keys']:,} keys; serving file {r['serving_bytes'] / 2**20:,.0f} MB",
                   "", f"Synthetic warehouse {r['warehouse_build_s']} s, publish {r['publish_s']} s, API ready "
                   f"(index loaded) {r['api_ready_s']} s, server RSS (all workers) {r.get('server_rss_mb')} MB.", "",
-                  "| phase | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | max ms | errors | publishes |",
+                  "| phase | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU µs/req |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for name, p in r["phases"].items():
             lines.append(f"| {name} | {p['offered_rps'] or 'as fast as answered'} | {p['rps']:,} | {p['p50_ms']} | "
-                         f"{p['p90_ms']} | {p['p99_ms']} | {p['max_ms']} | {p['errors']} | {p.get('publishes', '')} |")
+                         f"{p['p90_ms']} | {p['p99_ms']} | {p['max_ms']} | {p['errors']} | "
+                         f"{p.get('server_cpu_us_per_request', '')} |")
         for name, p in r["phases"].items():
             if "publish_seconds" in p:
                 lines += ["", f"{name}: the publish took {p['publish_seconds']} s; every worker served the new file "
