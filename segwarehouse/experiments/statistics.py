@@ -143,7 +143,6 @@ def analyse(counts: pd.DataFrame, experiment: Experiment, stats: Statistics,
     per-person values of a non-binary metric.
     """
     arms = experiment.arms()
-    shares = dict(arms)
     control = experiment.control.name
     rows = []
     for (seg_type, seg_id, seg_name), group in counts.groupby(["segment_type", "segment_id", "segment_name"],
@@ -201,9 +200,8 @@ def analyse(counts: pd.DataFrame, experiment: Experiment, stats: Statistics,
                     "p_value": cmp.p_value if cmp else None, "mde_abs": mde,
                     "srm_p_value": srm_p, "is_srm": is_srm, "is_too_small": bool(too_small),
                     "warnings": "; ".join(notes),
-                    "_share": shares[arm],
                 })
-    frame = pd.DataFrame(rows).drop(columns="_share")
+    frame = pd.DataFrame(rows)
     frame["p_value_holm"] = None
     for _, idx in frame.groupby("metric").groups.items():
         frame.loc[idx, "p_value_holm"] = holm([None if pd.isna(p) else p for p in frame.loc[idx, "p_value"]])
