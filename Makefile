@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PIP_FILTER := grep -v "is ignored: it is neither a file nor a directory" || true
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint bench clean
+.PHONY: help install demo test lint bench bench-api clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,8 +31,12 @@ test: $(STAMP) ## lint and run the full test suite
 	$(BIN)/ruff check .
 	$(BIN)/pytest 2> >(grep -v -E '$(NANOBIND_NOISE)' >&2)
 
-bench: $(STAMP) ## run the benchmarks (not part of the tests)
+bench: $(STAMP) ## run the benchmarks (not part of the tests); BENCH_API=1 adds the segment API stage
 	$(BIN)/python -m benchmarks.run
+	@if [ -n "$(BENCH_API)" ]; then $(BIN)/python -m benchmarks.api_bench; fi
+
+bench-api: $(STAMP) ## benchmark the segment lookup API alone (1M persons, 32 clients, during a publish too)
+	$(BIN)/python -m benchmarks.api_bench
 
 clean: ## remove generated data and build output (keeps .venv)
 	rm -rf data var dbt_project/target dbt_project/logs

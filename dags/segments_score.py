@@ -4,7 +4,8 @@ Inputs: the published `dim_user_profile` (Asset `segwarehouse_profiles`), the ch
 ML config (`SEGWAREHOUSE_ML_CONFIG`, default `config/ml.yml`). A champion that does not load is marked failed and
 the run fails: `segwarehouse models rollback` puts the previous good one back.
 Outputs: `segment_assignments`, `segment_profiles`, rule segments, assignment history and drift metrics,
-published to the serving file (Asset `segwarehouse_segments`); a drift alert emits `segwarehouse_drift_alert`,
+then the A/B experiments of `config/experiments.yml` (newly eligible persons assigned on today's segments,
+results recomputed), all published to the serving file (Asset `segwarehouse_segments`); a drift alert emits `segwarehouse_drift_alert`,
 which triggers `segments_retrain`. Last, the run's HTML segment report: its own task, so a report problem
 never fails or delays the scores.
 """
@@ -33,6 +34,12 @@ def segments_score():
 
         return pipeline.score_segments(run_id)
 
+    @task(pool=WRITER_POOL)
+    def refresh_experiments(run_id: str | None = None) -> dict:
+        from segwarehouse import pipeline
+
+        return pipeline.refresh_experiments(run_id)
+
     @task(pool=WRITER_POOL, outlets=[SEGMENTS])
     def publish_segments(run_id: str | None = None) -> dict:
         from segwarehouse import pipeline
@@ -55,7 +62,7 @@ def segments_score():
         return {"drifted": scored.get("drifted", [])}
 
     scored = score()
-    chain(scored, publish_segments(), report())
+    chain(scored, refresh_experiments(), publish_segments(), report())
     chain(drift_alert(scored), raise_drift_alert(scored))
 
 

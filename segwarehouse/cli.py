@@ -82,6 +82,8 @@ def cmd_stage(args: argparse.Namespace) -> int:
             raise
     elif args.command == "report":
         out = pipeline.report_segments(run_id)
+    elif args.command == "experiments":
+        out = pipeline.refresh_experiments(run_id)
     else:  # erase
         from .pii import PiiKeyError
         from .privacy import ErasureError
@@ -123,6 +125,12 @@ def _sql_string(value: str) -> str:
     return value.replace("'", "''")
 
 
+def cmd_serve_api(args: argparse.Namespace) -> int:
+    from .segment_api.server import serve
+
+    return serve(host=args.host, port=args.port, workers=args.workers)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segwarehouse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -148,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
                        ("publish", "atomically publish validated tables to the serving file"),
                        ("train", "train a challenger and promote it if it passes the gates"),
                        ("score", "score everyone with the champion, rule segments, drift"),
-                       ("report", "write the HTML segment report of a scoring run (same --run-id)")):
+                       ("report", "write the HTML segment report of a scoring run (same --run-id)"),
+                       ("experiments", "assign and measure the A/B experiments of config/experiments.yml")):
         sp = sub.add_parser(name, help=text)
         sp.add_argument("--run-id")
         if name == "gate":
@@ -168,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "rejected", "missing"], help="show only these")
     lz.add_argument("--parquet", help="scan: also export the ledger to this Parquet file (the Spark target reads it)")
     lz.set_defaults(func=cmd_landing)
+
+    a = sub.add_parser("serve-api", help="run the segment lookup API on the serving file (docs/api.md)")
+    a.add_argument("--host", default="127.0.0.1")
+    a.add_argument("--port", type=int, default=8000)
+    a.add_argument("--workers", type=int, default=1, help="server processes (one index in memory each)")
+    a.set_defaults(func=cmd_serve_api)
 
     d = sub.add_parser("demo", help="generate data and run the whole pipeline on the embedded DuckDB")
     d.set_defaults(func=cmd_demo)

@@ -33,6 +33,9 @@ SERVING_TABLES = [
     "segments.model_selection",
     "segments.model_stability",
     "segments.drift_metrics",
+    "experiments.definitions",
+    "experiments.assignments",
+    "experiments.results",
 ]
 
 
@@ -207,6 +210,13 @@ def report_segments(run_id: str | None, paths: Paths | None = None) -> dict:
     from .report import write_report
 
     return {"report": str(write_report(paths or get_paths(), run_folder_name(run_id, "score")))}
+
+
+def refresh_experiments(run_id: str | None, paths: Paths | None = None) -> dict:
+    """Assign newly eligible persons to the running experiments and recompute every experiment's results."""
+    from .experiments.refresh import refresh_from_warehouse
+
+    return refresh_from_warehouse(run_folder_name(run_id, "experiments"), paths=paths or get_paths())
 
 
 def publish_segments(run_id: str | None, paths: Paths | None = None) -> dict:

@@ -5,7 +5,8 @@ Reads the warehouse (READ_ONLY) and writes `<runs>/<run>/report/index.html`, one
 time (`segment_history`), feature z-scores per segment (`segment_profile_features`), a 2-D PCA projection
 of a seeded sample in the champion model's standardized feature space, coloured by segment, the k-selection
 curves of the model's training run (`model_selection`), bootstrap stability per segment
-(`model_stability`) and drift against the previous run (`drift_metrics`).
+(`model_stability`), drift against the previous run (`drift_metrics`) and, when experiments ran, the lift
+and 95 % interval of each experiment per segment (`experiments.results`, ml/experiment_report.py).
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ def write_report(paths: Paths, run_id: str, *, schema: str | None = None) -> Pat
              "Population stability index per feature and of the segment shares: < 0.1 ok, 0.1-0.25 warn, "
              "> 0.25 alert."),
         ]
+        experiment_png = _fig_experiments(con)
+        if experiment_png is not None:
+            from ml.experiment_report import CAPTION
+
+            figures.append(("experiments", "Experiments: lift per segment", experiment_png, CAPTION))
     for key, _, png, _ in figures:
         (out.parent / f"{key}.png").write_bytes(png)
     out.write_text(_html(run_id, data, figures), encoding="utf-8")
@@ -321,6 +327,12 @@ def _fig_drift(drift: pd.DataFrame) -> bytes:
     ax.set_title(f"reference run {drift['reference_run_id'].iloc[0]}", fontsize=9, color="#555")
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)
+
+
+def _fig_experiments(con: duckdb.DuckDBPyConnection) -> bytes | None:
+    from ml.experiment_report import figure, load_results
+
+    return figure(load_results(con))
 
 
 def _short(text: Any, n: int) -> str:

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import duckdb
 
+from . import person_keys
+from .experiments import schema as experiments_schema
 from .paths import Paths
 from .pii import pii_key, pseudonymize
 from .publish import PublishResult, publish, serving_lock
@@ -46,6 +48,19 @@ _EXPORT_ALIAS = "serving_export"
 ACTIVATION_COLUMNS = ["person_id", "primary_customer_id", "email_hmac", "phone_hmac", "segment_id", "segment_name",
                       "rule_segment_ids", "rule_segments", "model_version", "scoring_run_id", "scored_at",
                       "segment_key"]
+
+EXPERIMENT_ASSIGNMENT_COLUMNS = [
+    "experiment", "person_id", "primary_customer_id", "email_hmac", "variant", "is_control", "is_holdout",
+    "segment_type", "segment_id", "segment_name", "assigned_date", "inherited_from", "has_marketing_consent",
+    "is_active",
+]
+EXPERIMENT_RESULT_COLUMNS = [
+    "experiment", "segment_type", "segment_id", "segment_name", "variant", "is_control", "is_holdout", "metric",
+    "metric_kind", "is_primary", "window_days", "persons_assigned", "persons", "exposed", "conversions", "rate",
+    "rate_ci_low", "rate_ci_high", "abs_lift", "abs_lift_ci_low", "abs_lift_ci_high", "rel_lift",
+    "rel_lift_ci_low", "rel_lift_ci_high", "p_value", "p_value_holm", "is_significant", "mde_abs",
+    "srm_p_value", "is_srm", "is_too_small", "warnings", "as_of_date", "is_final", "run_id", "computed_at",
+]
 
 # documented columns of every view (docs/bi.md; tests check the views against this)
 VIEW_COLUMNS: dict[str, list[str]] = {
@@ -84,6 +99,9 @@ VIEW_COLUMNS: dict[str, list[str]] = {
     ],
     # segment activation (e-mail/ads audiences): consenting, scored persons only; pseudonymous keys only
     "activation_export": ACTIVATION_COLUMNS,
+    # A/B experiments per segment (docs/experiments.md): who is in which arm, and the latest results
+    "experiment_assignments": EXPERIMENT_ASSIGNMENT_COLUMNS,
+    "experiment_results": EXPERIMENT_RESULT_COLUMNS,
 }
 VIEWS = list(VIEW_COLUMNS)
 
@@ -169,6 +187,25 @@ from main.user_segments
 where has_marketing_consent is true and segment_id is not null""",
     # pre-issue-6 queries read `dim_user_profile` from the serving file: same rows, PII as *_hmac
     f"create or replace view main.dim_user_profile as select * from {PUBLIC_PROFILE}",
+    # current assignments only (an id merged into another is superseded); is_active: the experiment runs on the
+    # data date and the person may get its variants (consent where a variant is a marketing action)
+    f"""create or replace view main.experiment_assignments as
+select a.experiment, a.person_id, p.primary_customer_id, p.email_hmac, a.variant,
+       a.variant = d.control_variant as is_control, a.variant = 'holdout' as is_holdout,
+       a.segment_type, a.segment_id, a.segment_name, a.assigned_date, a.inherited_from,
+       p.has_marketing_consent,
+       coalesce(p.as_of_date between d.start_date and d.end_date
+                and (not d.requires_consent or p.has_marketing_consent), false) as is_active
+from experiments.assignments a
+join experiments.definitions d on d.experiment = a.experiment
+join {PUBLIC_PROFILE} p on p.person_id = a.person_id
+where a.superseded_by is null""",
+    # the latest refresh of each experiment
+    f"""create or replace view main.experiment_results as
+select {", ".join(f"r.{c}" for c in EXPERIMENT_RESULT_COLUMNS)}
+from experiments.results r
+join (select experiment, arg_max(run_id, computed_at) as run_id from experiments.results group by experiment) latest
+    on latest.experiment = r.experiment and latest.run_id = r.run_id""",
 ]
 
 # empty stand-ins for tables the views read that a warehouse may not have yet (no ML or gate run)
@@ -177,7 +214,8 @@ _DATA_QUALITY_RUNS_DDL = """run_id varchar, suite varchar, success boolean, n_ex
     table_name varchar, n_rows bigint"""
 VIEW_SOURCES = ("segments.segment_assignments", "segments.segment_profiles", "segments.rule_segment_assignments",
                 "segments.segment_history", "segments.model_registry", "segments.model_aliases",
-                "segments.model_events", "quality.data_quality_runs")
+                "segments.model_events", "quality.data_quality_runs",
+                *(experiments_schema.qualified(t) for t in experiments_schema.TABLES))
 
 
 @dataclass(frozen=True)
@@ -233,6 +271,7 @@ def publish_statements(stage: Path, tables: list[str]) -> list[str]:
     statements = [
         f"attach '{_sql_string(str(stage))}' as {_STAGE_ALIAS} (read_only)",
         f"create table {PUBLIC_PROFILE} as select * from {_STAGE_ALIAS}.{PUBLIC_PROFILE}",
+        *person_keys.copy_statements(_STAGE_ALIAS, PUBLIC_PROFILE),
         f"detach {_STAGE_ALIAS}",
     ]
     for name in VIEW_SOURCES:
@@ -242,7 +281,10 @@ def publish_statements(stage: Path, tables: list[str]) -> list[str]:
                 statements += [f"alter table {name} add column if not exists {col}"
                                for col in SEGMENT_TABLES[table].replace("primary key", "").split(",")]
             continue
-        ddl = _DATA_QUALITY_RUNS_DDL if name == "quality.data_quality_runs" else SEGMENT_TABLES[table]
+        if schema == experiments_schema.SCHEMA:
+            ddl = experiments_schema.ddl(table)
+        else:
+            ddl = _DATA_QUALITY_RUNS_DDL if name == "quality.data_quality_runs" else SEGMENT_TABLES[table]
         statements += [f"create schema if not exists {schema}", f"create table if not exists {name} ({ddl})"]
     return statements + VIEWS_SQL
 
@@ -264,6 +306,7 @@ def publish_serving_contract(paths: Paths, tables: list[str], *, key: bytes | No
     with serving_lock(serving):
         try:
             rows = build_public_profile(paths.warehouse, stage, key)
+            person_keys.build_person_keys(paths.warehouse, stage, key)
             result = publish(paths.warehouse, serving, tables, views_sql=publish_statements(stage, tables))
         finally:
             stage.unlink(missing_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,26 @@ class DirtRates:
 
 
 @dataclass(frozen=True)
+class PlantedExperiment:
+    """What to plant. `assignments` is a file DuckDB reads (Parquet/CSV) with the columns of the
+    `experiment_assignments` view: primary_customer_id, variant, segment_type, segment_id."""
+
+    assignments: Path
+    start_day: int  # day index of the assignment day D (the treatment reaches people from D+1 on)
+    window_days: int = 14
+    treated_variants: tuple[str, ...] = ("treatment",)
+    lift: dict[str, float] = field(default_factory=dict)  # stratum ("model:3", "rule:lapsed_users") -> q
+    default_lift: float = 0.0
+    open_p: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.default_lift <= 1.0 or any(not 0.0 <= q <= 1.0 for q in self.lift.values()):
+            raise ValueError("planted lifts are probabilities of an extra order: 0..1")
+        if self.window_days < 1:
+            raise ValueError("window_days must be >= 1")
+
+
+@dataclass(frozen=True)
 class GeneratorConfig:
     """What to generate. Deterministic: the same config gives byte-identical files."""
 
@@ -51,6 +72,7 @@ class GeneratorConfig:
     start_date: date = date(2026, 1, 1)
     events_per_user: float = 30.0  # target mean number of web events per person over the window
     dirt: DirtRates = field(default_factory=DirtRates)
+    experiment: PlantedExperiment | None = None  # off by default: the world ignores experiments
 
     def __post_init__(self) -> None:
         if self.users < 10:

@@ -16,6 +16,7 @@ import pyarrow as pa
 from ..landing.sources import SOURCES as LANDING_SOURCES
 from .config import GeneratorConfig
 from .crm import build_contacts
+from .experiment import PlantedEffects
 from .personas import PERSONA_NAMES
 from .population import MAX_DEVICES, Population, build_population
 from .simulate import DaySimulator
@@ -71,6 +72,7 @@ def generate(cfg: GeneratorConfig, raw: Path, truth: Path, *, log=None) -> dict:
     pop = build_population(cfg, np.random.default_rng([cfg.seed, 0]))
     contacts = build_contacts(cfg, pop, np.random.default_rng([cfg.seed, 1]))
     sim = DaySimulator(cfg, pop)
+    plant = PlantedEffects(cfg, pop, cfg.experiment) if cfg.experiment else None
     writer = _Writer(cfg.seed, cfg.start_date.isoformat())
     dirt = cfg.dirt
     counts: dict[str, int] = defaultdict(int)
@@ -81,6 +83,8 @@ def generate(cfg: GeneratorConfig, raw: Path, truth: Path, *, log=None) -> dict:
         rng = np.random.default_rng([cfg.seed, 2, d])
         day = cfg.start_date + timedelta(days=d)
         out = sim.day(d, rng)
+        if plant:
+            plant.apply(d, out, sim)
         ev = out["events"]
         n = len(ev["person"])
         ev["ev_key"] = d * 10_000_000 + np.arange(n)
@@ -150,8 +154,13 @@ def generate(cfg: GeneratorConfig, raw: Path, truth: Path, *, log=None) -> dict:
     counts["contacts_duplicate_person_records"] = int((contacts["kind"] == 1).sum() - (contacts["exact_duplicate"] & (contacts["kind"] == 1)).sum())
     counts["contacts_updates"] = int((contacts["kind"] == 2).sum() - (contacts["exact_duplicate"] & (contacts["kind"] == 2)).sum())
     _write_truth(cfg, pop, sim, contacts, writer, truth)
+    settings = asdict(cfg)
+    if plant:
+        plant.write_truth(truth / "experiment.parquet")
+    else:
+        settings.pop("experiment")
     manifest = {
-        "config": {**asdict(cfg), "start_date": cfg.start_date.isoformat()},
+        "config": {**settings, "start_date": cfg.start_date.isoformat()},
         "end_date": (cfg.start_date + timedelta(days=cfg.days - 1)).isoformat(),
         "counts": dict(sorted(counts.items())),
         "persons": int(pop.size), "registered_persons": int(pop.registered.sum()),

@@ -51,12 +51,14 @@ def purge_python_tables(con: duckdb.DuckDBPyConnection, person_ids: list[str], n
         n = con.execute(f'delete from "{schema}"."{table}" where {cond}').fetchone()[0]
         if n:
             deleted[f"{schema}.{table}"] = int(n)
-    # a person-map row keeps the id it had before its last rewrite: forget erased ids there too
-    for schema, table in con.execute(
-            "select table_schema, table_name from information_schema.columns "
-            "where column_name = 'previous_person_id' and table_catalog = current_database()").fetchall():
-        con.execute(f'update "{schema}"."{table}" set previous_person_id = null '
-                    "where previous_person_id in (select person_id from erase_persons)")
+    # a person-map row keeps the id it had before its last rewrite, an experiment assignment the ids it was
+    # inherited from or merged into: forget erased ids there too
+    for schema, table, column in con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where column_name in ('previous_person_id', 'inherited_from', 'superseded_by') "
+            "and table_catalog = current_database()").fetchall():
+        con.execute(f'update "{schema}"."{table}" set "{column}" = null '
+                    f'where "{column}" in (select person_id from erase_persons)')
     pattern = token_pattern(needles)
     present = {(s, t) for s, t in con.execute(
         "select table_schema, table_name from information_schema.tables where table_catalog = current_database()"

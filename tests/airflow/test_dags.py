@@ -77,7 +77,7 @@ def test_dag_policy(dagbag, dag_id):
 def test_every_warehouse_writer_uses_the_single_slot_pool(dagbag):
     writers = {
         "warehouse_daily": {"dbt.staging", "dbt.identity_and_facts", "dbt.profiles", "quality_gate", "publish"},
-        "segments_score": {"score", "publish_segments", "report"},
+        "segments_score": {"score", "refresh_experiments", "publish_segments", "report"},
         "segments_retrain": {"train_and_promote", "score", "publish_segments", "report"},
         "privacy_erasure": {"erase"},
     }

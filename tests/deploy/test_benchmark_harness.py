@@ -60,3 +60,24 @@ def test_repeated_runs_report_the_median_run_and_the_largest_peak():
     # an even count takes the faster of the two middle runs; one run reports no list
     assert median_of(runs[:2]).seconds == 29.5
     assert median_of(runs[:1]).runs is None
+
+
+def test_api_benchmark_report_states_the_target_and_every_phase():
+    from benchmarks.api_bench import to_markdown as api_markdown
+
+    phase = {"offered_rps": None, "rps": 2500, "p50_ms": 3.1, "p90_ms": 6.0, "p99_ms": 12.5, "max_ms": 40.0,
+             "errors": 0, "server_cpu_us_per_request": 310}
+    paced = {**phase, "offered_rps": 2000.0, "rps": 1998, "p99_ms": 8.2}
+    during = {**paced, "p99_ms": 60.0, "publishes": 1}
+    report = {"machine": {"cpus": 2, "memory_gib": 23.5}, "load_before": 0.4, "workers": 2, "clients": 32,
+              "runs": [{"persons": 1_000_000, "keys": 3_400_000, "serving_bytes": 300 * 2**20, "warehouse_build_s": 20.0,
+                        "publish_s": 40.0, "api_ready_s": 12.0,
+                        "phases": {"saturation": phase, "paced 2,000/s": paced,
+                                   "paced 2,000/s during a publish": during}}]}
+    md = api_markdown(report)
+    assert "### 1,000,000 persons, 3,400,000 keys; serving file 300 MB" in md
+    assert "| saturation | as fast as answered | 2,500 | 3.1 | 6.0 | 12.5 | 40.0 | 0 | 310 |" in md
+    assert "| paced 2,000/s during a publish | 2000.0 | 1,998 | 3.1 | 6.0 | 60.0 | 40.0 | 0 | 310 |" in md
+    assert "Target p99 <= 10 ms at >= 2,000 req/s: met (p99 8.2 ms at 1,998 req/s)." in md
+    report["runs"][0]["phases"]["paced 2,000/s"]["p99_ms"] = 11.0
+    assert "**missed**" in api_markdown(report)

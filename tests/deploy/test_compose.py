@@ -19,7 +19,8 @@ def _config(*profile: str) -> dict:
         pytest.fail("docker-compose is not installed: .ci/run installs Debian's docker-compose package")
     args = [exe, *(a for p in profile for a in ("--profile", p)), "config"]
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False,
-                          env={"PATH": "/usr/bin:/bin:/usr/local/bin", "SEGWAREHOUSE_PII_KEY": "test-key"})
+                          env={"PATH": "/usr/bin:/bin:/usr/local/bin", "SEGWAREHOUSE_PII_KEY": "test-key",
+                               "SEGWAREHOUSE_API_TOKEN": "test-token-0123456789"})
     assert proc.returncode == 0, proc.stderr
     return yaml.safe_load(proc.stdout)
 
@@ -66,6 +67,23 @@ def test_celery_profile_adds_redis_and_workers():
 def test_pii_key_is_mandatory():
     exe = shutil.which("docker-compose") or "docker-compose"
     proc = subprocess.run([exe, "config"], cwd=ROOT, capture_output=True, text=True, check=False,
-                          env={"PATH": "/usr/bin:/bin:/usr/local/bin"})
+                          env={"PATH": "/usr/bin:/bin:/usr/local/bin", "SEGWAREHOUSE_API_TOKEN": "test-token-0123456789"})
     assert proc.returncode != 0
     assert "SEGWAREHOUSE_PII_KEY" in proc.stderr
+
+
+def test_segment_api_service_reads_the_serving_data_read_only_and_needs_a_token():
+    api = _config()["services"]["segment-api"]
+    command = api["command"] if isinstance(api["command"], str) else " ".join(api["command"])
+    assert command.startswith("segwarehouse serve-api")
+    assert api["environment"]["SEGWAREHOUSE_DATA"] == "/opt/segwarehouse/data"
+    assert api["environment"]["SEGWAREHOUSE_API_TOKEN"] == "test-token-0123456789"
+    data = [v for v in api["volumes"] if (v["target"] if isinstance(v, dict) else v.split(":")[1]) == "/opt/segwarehouse/data"]
+    assert data
+    assert all(v.get("read_only") if isinstance(v, dict) else v.endswith(":ro") for v in data)
+    assert "/readyz" in " ".join(api["healthcheck"]["test"])
+    exe = shutil.which("docker-compose") or "docker-compose"
+    proc = subprocess.run([exe, "config"], cwd=ROOT, capture_output=True, text=True, check=False,
+                          env={"PATH": "/usr/bin:/bin:/usr/local/bin", "SEGWAREHOUSE_PII_KEY": "test-key"})
+    assert proc.returncode != 0
+    assert "SEGWAREHOUSE_API_TOKEN" in proc.stderr
