@@ -17,6 +17,7 @@ COPY pyproject.toml README.md ./
 COPY segwarehouse ./segwarehouse
 COPY ml ./ml
 COPY expectations ./expectations
+COPY devtools ./devtools
 RUN pip install ".[deploy]"
 
 COPY dags ./dags

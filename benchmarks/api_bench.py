@@ -240,7 +240,7 @@ def _publish_once(env: dict[str, str], script: Path) -> subprocess.Popen:
 
 
 def bench(persons: int, work: Path, seconds: float, rate: float, clients: int, workers: int) -> dict:
-    from segwarehouse.paths import Paths
+    from segwarehouse.core.paths import Paths
 
     data = work / f"api_{persons}"
     shutil.rmtree(data, ignore_errors=True)
@@ -264,7 +264,7 @@ def bench(persons: int, work: Path, seconds: float, rate: float, clients: int, w
           f"{published['tables'].get('main.user_profile_public')} persons", flush=True)
 
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "segwarehouse.cli", "serve-api", "--port", str(port),
+    server = subprocess.Popen([sys.executable, "-m", "segwarehouse.cli.main", "serve-api", "--port", str(port),
                                "--workers", str(workers)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:

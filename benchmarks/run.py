@@ -23,7 +23,7 @@ import psutil
 from .measure import Measurement, median_of, run_measured
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "segwarehouse.cli"]
+CLI = [sys.executable, "-m", "segwarehouse.cli.main"]
 
 
 def _env(data: Path) -> dict[str, str]:
@@ -145,7 +145,7 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
     stage("publish", ["publish"], rows=persons, repeated=True)
 
     if with_airflow:
-        code = ("from segwarehouse.airflow_runner import run_dag\n"
+        code = ("from devtools.airflow_runner import run_dag\n"
                 f"for dag in ('warehouse_daily', 'segments_retrain', 'segments_score'): run_dag(dag, '{end}')")
         shutil.rmtree(data / "warehouse")
         shutil.rmtree(data / "serving", ignore_errors=True)

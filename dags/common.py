@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pendulum
 
-from segwarehouse.airflow_runner import WRITER_POOL
+from segwarehouse.pipeline import WRITER_POOL
 
 START_DATE = pendulum.parse(os.environ.get("SEGWAREHOUSE_START_DATE", "2026-01-01"), tz="UTC")
 __all__ = ["DEFAULT_ARGS", "START_DATE", "WRITER_POOL"]

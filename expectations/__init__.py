@@ -1,6 +1,6 @@
 """Great Expectations suites as code: one function per table returning `gx.ExpectationSuite("<table>_suite")`.
 
-See docs/quality.md for how `segwarehouse.quality_gate` runs them.
+See docs/quality.md for how `segwarehouse.quality.gate` runs them.
 """
 
 from expectations.profile import (

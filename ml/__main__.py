@@ -1,7 +1,7 @@
 """`python -m ml train|score [--run-id ID] [--config PATH] [--as-of-date D] [--candidate]`: the stage's CLI.
 
 Reads the warehouse from `SEGWAREHOUSE_DUCKDB` and writes artifacts under `SEGWAREHOUSE_MODELS`
-(`segwarehouse.paths`); the Airflow tasks call the same functions (`ml.train.train`, `ml.score.score`).
+(`segwarehouse.core.paths`); the Airflow tasks call the same functions (`ml.train.train`, `ml.score.score`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import json
 import logging
 import sys
 
-from segwarehouse.paths import get_paths
+from segwarehouse.core.paths import get_paths
 
-from .config import ConfigError, load_config
+from .config import ConfigError
+from .config_loader import load_config
 from .score import score
 from .train import train
 

@@ -2,7 +2,7 @@
 
 Unknown keys and values of the wrong type raise `ConfigError` naming the key, so a typo in the YAML fails
 loudly instead of silently falling back to a default. `load_config` also checks the model and the other
-settings that only fail at run time otherwise (`ml.config_check`), before any data is read.
+settings that only fail at run time otherwise (`ml.config_loader`), before any data is read.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = _REPO_ROOT / "config" / "ml.yml"
-CONFIG_ENV = "SEGWAREHOUSE_ML_CONFIG"  # the deployment's config file (segwarehouse.paths.Paths.ml_config)
+CONFIG_ENV = "SEGWAREHOUSE_ML_CONFIG"  # the deployment's config file (segwarehouse.core.paths.Paths.ml_config)
 # names that end up in SQL text (quoted): identifiers only, matched in full (`$` would accept a trailing newline)
 _RELATION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -263,38 +261,4 @@ def config_from_mapping(data: dict[str, Any]) -> MLConfig:
     if bad:
         raise ConfigError("features.weights",
                           f"{sorted(bad)} are neither numeric/categorical nor numeric features")
-    return cfg
-
-
-def config_path(path: str | Path | None = None) -> Path:
-    """`path`, else `SEGWAREHOUSE_ML_CONFIG`, else `config/ml.yml` of the project (`Paths.ml_config`)."""
-    if path:
-        return Path(path)
-    from segwarehouse.paths import get_paths
-
-    return get_paths().ml_config
-
-
-def load_config(path: str | Path | None = None, *, check: bool = True, for_scoring: bool = False) -> MLConfig:
-    """Read the deployment's config (`config_path`) and validate all of it, before any data is read; a
-    `ConfigError` names the file and the key. The model class is imported and built unless `for_scoring`
-    (scoring uses the champion, not the configured model)."""
-    source = config_path(path)
-    try:
-        with source.open(encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
-    except FileNotFoundError:
-        raise ConfigError("", f"ML config {source} does not exist (--config / {CONFIG_ENV})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError("", f"not valid YAML: {exc}").in_file(source) from None
-    try:
-        if not isinstance(data, dict):
-            raise ConfigError("", "the file must hold a mapping of settings")
-        cfg = config_from_mapping(data)
-        if check:
-            from .config_check import check_config
-
-            check_config(cfg, model=not for_scoring)
-    except ConfigError as exc:
-        raise exc.in_file(source) from None
     return cfg

@@ -12,8 +12,8 @@ from sklearn.pipeline import Pipeline
 
 from .config import MLConfig
 from .features import feature_completeness
+from .frame_scoring import score_frame
 from .models import input_columns
-from .score import score_frame
 
 SCORE_SCHEMA = ("{id} string, segment_id int, segment_name string, probability double, distance double, "
                 "confidence double, feature_completeness double, segment_key string")

@@ -21,13 +21,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from segwarehouse.paths import Paths, get_paths
+from segwarehouse.core.paths import Paths, get_paths
 
 from . import warehouse as wh
 from .alignment import NO_SEGMENT, align_segment_ids, label_centroids
 from .audit import current_actor, record_event
-from .config import MLConfig, load_config
-from .config_check import check_config
+from .config import MLConfig
+from .config_loader import check_config, load_config
 from .features import add_derived_columns, build_preprocessor, build_reducer, feature_completeness
 from .lifecycle import recent_champions, set_champion
 from .load_check import LoadCheck, run_load_check, write_check_sample
@@ -399,7 +399,7 @@ def train(con_or_path: Any, config: MLConfig | None = None, run_id: str | None =
 
     `con_or_path`: an open DuckDB connection (read-write) or the warehouse file path. `run_id` defaults to
     `manual__<as_of_date>`; a re-run of the same run id replaces its own model version. `models_dir`
-    defaults to `segwarehouse.paths.get_paths().models`. `promote=False` registers the model as a
+    defaults to `segwarehouse.core.paths.get_paths().models`. `promote=False` registers the model as a
     `candidate` without gating or touching the champion (e.g. to compare algorithms).
     """
     cfg = config or load_config()

@@ -1,4 +1,4 @@
-"""DuckDB I/O for the segmentation stage: table definitions and per-run idempotent writes.
+"""The `segments` schema (the segmentation stage owns it: this module is its only DDL) and its idempotent writes.
 
 Every table lives in the configured output schema (default `segments`). Per-run tables are written as
 "delete this run's rows, insert" inside one transaction, so re-running a run id replaces, never appends.
@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from segwarehouse.core.sql import column_definitions, ident
 
 TABLES: dict[str, str] = {
     "model_registry": """
@@ -89,37 +91,31 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, schema: str) -> None:
-    """Create the output schema and tables if missing (identifiers come from the validated config)."""
-    con.execute(f'create schema if not exists "{schema}"')
+    """Create the output schema and tables if missing (identifiers come from the validated config); a table
+    created by an older version gets the columns added since (as nulls)."""
+    con.execute(f"create schema if not exists {ident(schema)}")
     for name, columns in TABLES.items():
-        con.execute(f'create table if not exists "{schema}"."{name}" ({columns})')
-        _add_missing_columns(con, schema, name, columns)
-    quoted = f'"{schema}"'
+        con.execute(f"create table if not exists {table(schema, name)} ({columns})")
+        have = {r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, name]).fetchall()}
+        for col, col_type in column_definitions(columns):
+            if col not in have:
+                con.execute(f"alter table {table(schema, name)} add column {ident(col)} "
+                            f"{col_type.replace('primary key', '').strip()}")
     for name, sql in VIEWS.items():
-        con.execute(f'create or replace view {quoted}."{name}" as {sql.format(schema=quoted)}')
-
-
-def _add_missing_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str, columns: str) -> None:
-    """Forward migration: a table created by an older version gets the columns added since (as nulls)."""
-    have = {r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-        [schema, name]).fetchall()}
-    for definition in columns.split(","):
-        col, _, col_type = definition.strip().partition(" ")
-        if col not in have:
-            col_type = col_type.replace("primary key", "").strip()
-            con.execute(f'alter table "{schema}"."{name}" add column "{col}" {col_type}')
+        con.execute(f"create or replace view {ident(schema)}.{ident(name)} as {sql.format(schema=ident(schema))}")
 
 
 def table(schema: str, name: str) -> str:
     if name not in TABLES:
         raise KeyError(f"unknown segments table {name!r}")
-    return f'"{schema}"."{name}"'
+    return f"{ident(schema)}.{ident(name)}"
 
 
 def quote_relation(relation: str) -> str:
     """`a.b` -> `"a"."b"` (the config validator allows identifiers only)."""
-    return ".".join(f'"{part}"' for part in relation.split("."))
+    return ".".join(ident(part) for part in relation.split("."))
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, schema: str, name: str, frame: pd.DataFrame) -> None:

@@ -7,13 +7,15 @@ JSON-serialisable summary (it travels through XCom). Heavy imports happen inside
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date
 from pathlib import Path
 
-from .paths import Paths, get_paths
+from segwarehouse.core.paths import Paths, get_paths, run_folder_name
 
 log = logging.getLogger(__name__)
+
+# the Airflow pool every task that writes the warehouse runs in: one slot, DuckDB allows a single writer
+WRITER_POOL = "duckdb_writer"
 
 # what the serving file BI reads contains (tables missing from the warehouse are skipped)
 SERVING_TABLES = [
@@ -39,11 +41,6 @@ SERVING_TABLES = [
 ]
 
 
-def run_folder_name(run_id: str | None, fallback: str) -> str:
-    """A file-system safe name for a run id (Airflow run ids hold ':' and '+')."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id or fallback).strip("_")
-
-
 def _day(ds: str | date | None) -> date:
     if ds is None:
         raise ValueError("a run date (YYYY-MM-DD) is required")
@@ -52,101 +49,22 @@ def _day(ds: str | date | None) -> date:
 
 def check_landing(ds: str | date | None, paths: Paths | None = None) -> dict:
     """Fail early (and retry later) when the day's files have not landed."""
-    from .landing import check_landing as check
+    from segwarehouse.landing import check_landing as check
 
     return check(paths or get_paths(), _day(ds)).as_dict()
 
 
-# dbt layers as separate, observable steps (each builds its models and runs their tests)
-DBT_LAYERS = {
-    "staging": "resource_type:seed path:models/staging",
-    "identity_and_facts": "path:models/intermediate/identity path:models/intermediate/web "
-                          "path:models/intermediate/quality path:models/marts/identity fct_events fct_sessions fct_orders",
-    "profiles": "path:models/intermediate/features dim_user_profile",
-}
-
-
 def build_warehouse(ds: str | date | None, paths: Paths | None = None, *, full_refresh: bool = False,
                     layer: str | None = None) -> dict:
-    """`dbt build` (seeds, models, data tests) for the run date, all layers or one of DBT_LAYERS.
+    """`dbt build` of the warehouse as of the run date, all layers or one (segwarehouse.warehouse.build)."""
+    from segwarehouse.warehouse.build import build
 
-    The landing zone is scanned into the file ledger first. The build becomes a full refresh when an
-    incremental one would give another warehouse (segwarehouse.landing.ledger.full_refresh_reasons: a past
-    day re-run, files new or changed in partitions the incremental models no longer re-read, or an earlier
-    full refresh that did not finish); the reasons are returned and logged. A full refresh stays pending
-    until every layer has been rebuilt, so the DAG's layer tasks (and their retries) all rebuild.
-
-    dbt unit tests are left out, as dbt recommends for production runs: they check the SQL against fixed
-    fixtures, not the day's data, so the test suite and CI run them on every change instead.
-    """
-    import duckdb
-
-    from .dbt_runner import run_dbt, scan_landing
-    from .dbt_vars import project_var
-    from .landing import ledger
-
-    paths = paths or get_paths()
-    if layer is not None and layer not in DBT_LAYERS:
-        raise ValueError(f"unknown dbt layer {layer!r}; expected one of {sorted(DBT_LAYERS)}")
-    day = _day(ds)
-    scanned = scan_landing(paths)
-    with duckdb.connect(str(paths.warehouse)) as con:
-        reasons = ledger.full_refresh_reasons(con, day, int(project_var(paths, "lookback_days")))
-        if full_refresh and not reasons:
-            reasons = ["asked for (--full-refresh)"]
-        if reasons:
-            ledger.set_pending(con, day, reasons)
-            log.warning("full refresh as of %s: %s", day, "; ".join(reasons))
-    full = bool(reasons)
-    args = ["build", *(["--full-refresh"] if full else []), "--exclude-resource-type", "unit_test"]
-    if layer:
-        # "buildable": a test runs with the layer that completes its parents (fct_orders -> fx_rates in marts)
-        args += ["--select", DBT_LAYERS[layer], "--indirect-selection", "buildable"]
-    result = run_dbt(args, paths=paths, vars={"as_of_date": day.isoformat()})
-    if full and (layer is None or layer == list(DBT_LAYERS)[-1]):
-        with duckdb.connect(str(paths.warehouse)) as con:
-            ledger.clear_pending(con)
-    return {"as_of_date": day.isoformat(), "layer": layer or "all", "full_refresh": full,
-            "full_refresh_reasons": reasons, "landing": scanned, "nodes": result.counts(),
-            "seconds": result.seconds, "slowest": sorted(result.nodes, key=lambda n: -n["seconds"])[:8],
-            "rows": warehouse_row_counts(paths)}
-
-
-# rows per relation for run summaries; a view is counted through the table it reads row for row (counting
-# the 20M-row event views themselves means running their joins: 3.8 s of every build at 1M persons)
-# stg_web__events: the valid lines minus the re-delivered copies (a subset of them, one row each)
-_EVENT_COUNT = ("select (select count(*) from main.base_web__event_lines where reject_reason is null)"
-                " - (select count(*) from main.base_web__event_redeliveries)")
-_ROW_COUNTS = {
-    "base_web__event_lines": "select count(*) from main.base_web__event_lines",
-    "stg_web__events": _EVENT_COUNT,
-    "stg_crm__contacts": "select count(*) from main.stg_crm__contacts",
-    "stg_shop__orders": "select count(*) from main.stg_shop__orders",
-    "int_quarantine_rows": "select count(*) from main.int_quarantine_rows",
-    # the events with their person: left joins on int_person_map's unique node key keep one row per event
-    "fct_events": _EVENT_COUNT,
-    "fct_sessions": "select count(*) from main.int_sessions_sessionized",
-    "fct_orders": "select count(*) from main.fct_orders",
-    "dim_user_profile": "select count(*) from main.dim_user_profile",
-}
-
-
-def warehouse_row_counts(paths: Paths | None = None) -> dict[str, int]:
-    """Rows per relation of the warehouse, for summaries (the relations that exist yet)."""
-    import duckdb
-
-    paths = paths or get_paths()
-    needs = {"stg_web__events": "base_web__event_redeliveries", "fct_events": "base_web__event_redeliveries",
-             "fct_sessions": "int_sessions_sessionized"}
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        present = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        return {name: con.execute(sql).fetchone()[0] for name, sql in _ROW_COUNTS.items()
-                if name in present and needs.get(name, name) in present}
+    return build(_day(ds), paths or get_paths(), full_refresh=full_refresh, layer=layer)
 
 
 def validate_profiles(ds: str | date | None, run_id: str | None, paths: Paths | None = None) -> dict:
     """Great Expectations gate on staging and the profile mart; raises QualityGateFailed on failure."""
-    from .quality_gate import validate_warehouse
+    from segwarehouse.quality.gate import validate_warehouse
 
     paths = paths or get_paths()
     name = run_folder_name(run_id, f"warehouse_{_day(ds)}")
@@ -160,12 +78,12 @@ def publish_serving(paths: Paths | None = None) -> dict:
     """Atomically replace the serving file with the current validated tables (see SERVING_TABLES).
 
     The profile mart goes out pseudonymized only (`main.user_profile_public`, keyed HMAC of its PII
-    columns; needs SEGWAREHOUSE_PII_KEY), with the BI views of `segwarehouse.serving` and their Parquet
+    columns; needs SEGWAREHOUSE_PII_KEY), with the BI views of `segwarehouse.serving.contract` and their Parquet
     exports (docs/bi.md).
     """
     import duckdb
 
-    from .serving import PROFILE_SOURCE, publish_serving_contract
+    from segwarehouse.serving.contract import PROFILE_SOURCE, publish_serving_contract
 
     paths = paths or get_paths()
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
@@ -183,7 +101,7 @@ def publish_profiles(ds: str | date | None, run_id: str | None, paths: Paths | N
 def retrain_segments(run_id: str | None, paths: Paths | None = None, config: str | Path | None = None) -> dict:
     """Train a challenger, register it, promote it only if it passes the gates. `config`: the ML config file
     (default `SEGWAREHOUSE_ML_CONFIG`, else config/ml.yml), validated before any data is read."""
-    from ml.config import load_config
+    from ml.config_loader import load_config
 
     cfg = load_config(config)  # before the heavier imports: a bad config fails at once
 
@@ -195,7 +113,7 @@ def retrain_segments(run_id: str | None, paths: Paths | None = None, config: str
 def score_segments(run_id: str | None, paths: Paths | None = None, config: str | Path | None = None) -> dict:
     """Score everyone with the champion, write segment tables, rule segments and drift (`config` as for
     `retrain_segments`)."""
-    from ml.config import load_config
+    from ml.config_loader import load_config
 
     cfg = load_config(config, for_scoring=True)
 
@@ -207,14 +125,14 @@ def score_segments(run_id: str | None, paths: Paths | None = None, config: str |
 def report_segments(run_id: str | None, paths: Paths | None = None) -> dict:
     """Write the HTML segment report of the scoring run `run_id` (read-only; its own task, so a report
     problem never fails or delays the scoring)."""
-    from .report import write_report
+    from ml.report import write_report
 
     return {"report": str(write_report(paths or get_paths(), run_folder_name(run_id, "score")))}
 
 
 def refresh_experiments(run_id: str | None, paths: Paths | None = None) -> dict:
     """Assign newly eligible persons to the running experiments and recompute every experiment's results."""
-    from .experiments.refresh import refresh_from_warehouse
+    from segwarehouse.experiments.refresh import refresh_from_warehouse
 
     return refresh_from_warehouse(run_folder_name(run_id, "experiments"), paths=paths or get_paths())
 
@@ -226,10 +144,10 @@ def publish_segments(run_id: str | None, paths: Paths | None = None) -> dict:
 def erase_person(identifier: str, run_id: str | None, paths: Paths | None = None) -> dict:
     """Right to erasure for one email / customer id (see segwarehouse.privacy): the warehouse is rebuilt
     without the person, then published only through the quality gate."""
-    from .privacy import Stages
-    from .privacy import erase_person as erase
-    from .quality_gate import validate_warehouse
-    from .serving import remove_persons
+    from segwarehouse.privacy import Stages
+    from segwarehouse.privacy import erase_person as erase
+    from segwarehouse.quality.gate import validate_warehouse
+    from segwarehouse.serving.contract import remove_persons
 
     def rebuild(work: Paths, as_of: date) -> dict:
         return build_warehouse(as_of, work, full_refresh=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from segwarehouse.generator import GeneratorConfig, generate
-from segwarehouse.paths import Paths
+from devtools.generator import GeneratorConfig, generate
+from segwarehouse.core.paths import Paths
 
 # small but complete: every persona, every kind of dirt, 60 days of history
 TEST_DATA = GeneratorConfig(users=2000, days=60, seed=7)
@@ -34,7 +34,7 @@ def isolated_env(monkeypatch, tmp_path) -> Paths:
 @pytest.fixture(scope="session")
 def warehouse(landing_zone: Paths) -> Paths:
     """The landing zone built into a DuckDB warehouse with `dbt seed` + `dbt build` (models and data tests)."""
-    from segwarehouse.dbt_runner import run_dbt
+    from segwarehouse.warehouse.dbt import run_dbt
 
     run_dbt(["seed"], paths=landing_zone)
     # data tests as in production; the unit tests run once, in tests/dbt/test_unit_tests.py

@@ -2,8 +2,8 @@
   {#- dbt-duckdb's create_table_as, plus the model config uncompressed_columns: the listed columns are
       created with DuckDB's `using compression uncompressed`, kept by every later insert (incremental runs).
       For random identifiers, which DuckDB's string compression (DICT_FSST) cannot shrink much but spends
-      time trying on: at 1M persons writing the 20M event ids takes 0.7 s instead of 2.2 s, and looking
-      them up over the whole history 0.27 s instead of 0.46 s, for ~27 % more blocks in that table.
+      time trying on: writing and looking them up get faster for a little more space (the measured figures
+      are in benchmarks/results).
       Temporary tables and contract-enforced models take dbt-duckdb's own path. -#}
   {%- set uncompressed = config.get('uncompressed_columns') or [] -%}
   {%- if uncompressed and not temporary and language == 'sql' and not config.get('contract').enforced -%}

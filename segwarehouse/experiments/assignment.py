@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 
-from .config import Experiment
-from .schema import ensure_tables, qualified
+from segwarehouse.experiments.config import Experiment
+from segwarehouse.experiments.schema import ensure_tables, qualified
 
 _BUCKET_DIGITS = 15
 _BUCKET_SCALE = 16**_BUCKET_DIGITS

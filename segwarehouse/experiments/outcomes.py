@@ -23,8 +23,9 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from .config import Experiment, Metric
-from .schema import qualified
+from segwarehouse.core.sql import literal
+from segwarehouse.experiments.config import Experiment, Metric
+from segwarehouse.experiments.schema import qualified
 
 PER_PERSON = "_experiment_outcomes"
 
@@ -45,13 +46,9 @@ def _metric_expressions(metric: Metric) -> tuple[str | None, str | None]:
     if metric.kind == "visit":
         return None, (f"count(*) filter (where e.event_type in ('page_view', 'product_view') and "
                       f"{_in_window('e.event_date', metric)}) > 0")
-    campaigns = (f" and e.campaign_id in ({', '.join(_literal(c) for c in metric.campaign_ids)})"
+    campaigns = (f" and e.campaign_id in ({', '.join(literal(c) for c in metric.campaign_ids)})"
                  if metric.campaign_ids else "")
     return None, f"count(*) filter (where e.event_type = 'email_click'{campaigns} and {_in_window('e.event_date', metric)}) > 0"
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"  # values are validated to [A-Za-z0-9_.:-]
 
 
 def build_outcomes(con: duckdb.DuckDBPyConnection, experiment: Experiment, today: date) -> None:
@@ -69,7 +66,7 @@ def build_outcomes(con: duckdb.DuckDBPyConnection, experiment: Experiment, today
     exposure_arms = {v.name: v.exposure_campaigns for v in experiment.variants if v.exposure_campaigns}
     if campaigns:
         arm_campaign = " or ".join(
-            f"(a.variant = {_literal(arm)} and e.campaign_id in ({', '.join(_literal(c) for c in cs)}))"
+            f"(a.variant = {literal(arm)} and e.campaign_id in ({', '.join(literal(c) for c in cs)}))"
             for arm, cs in exposure_arms.items())
         event_cols.append(f"count(*) filter (where e.event_type in ('email_open', 'email_click') and "
                           f"e.event_date > a.assigned_date and ({arm_campaign})) > 0 as exposed")

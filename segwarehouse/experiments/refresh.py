@@ -17,12 +17,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ..paths import Paths, get_paths
-from .assignment import as_of_date, assign
-from .config import Experiment, ExperimentsConfig, load_config
-from .outcomes import arm_counts, build_outcomes, metric_values
-from .schema import TABLES, ensure_tables, qualified
-from .statistics import analyse
+from segwarehouse.core.paths import Paths, get_paths
+from segwarehouse.experiments.assignment import as_of_date, assign
+from segwarehouse.experiments.config import Experiment, ExperimentsConfig, load_config
+from segwarehouse.experiments.outcomes import arm_counts, build_outcomes, metric_values
+from segwarehouse.experiments.schema import TABLES, ensure_tables, qualified
+from segwarehouse.experiments.statistics import analyse
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from statsmodels.stats.proportion import (
 )
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-from .config import Experiment, Metric, Statistics
+from segwarehouse.experiments.config import Experiment, Metric, Statistics
 
 
 @dataclass(frozen=True)

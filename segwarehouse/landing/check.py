@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
-from ..paths import Paths
-from .sources import SOURCES
+from segwarehouse.core.paths import Paths
+from segwarehouse.landing.sources import SOURCES
 
 REQUIRED_SOURCES = ("events",)  # web analytics lands every day; CRM and shop files only when there is activity
 

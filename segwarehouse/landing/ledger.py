@@ -16,7 +16,7 @@ Changes are detected by content: the SHA-256 of a file is computed again wheneve
 (device, inode, size, mtime and ctime in ns) differs from the scanned one. ctime cannot be set from user
 space, so a copy that keeps an older mtime (`cp -p`, `scp -p`, `rsync -t`) is still hashed again.
 
-The ledger lives in the warehouse (schema `landing`, owned here): `file_ledger` (one row per path),
+The ledger lives in the warehouse (schema `landing`, landing/schema.py): `file_ledger` (one row per path),
 `file_ledger_events` (what changed when) and `full_refresh_pending`. dbt's base models read the list of
 files to parse from `file_ledger` (a dbt source), so lineage and listing are one thing.
 """
@@ -35,12 +35,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from .sources import BY_FOLDER
+from segwarehouse.landing.schema import EVENTS, LEDGER, PENDING, ensure_tables
+from segwarehouse.landing.sources import BY_FOLDER
 
-SCHEMA = "landing"
-LEDGER = f"{SCHEMA}.file_ledger"
-EVENTS = f"{SCHEMA}.file_ledger_events"
-PENDING = f"{SCHEMA}.full_refresh_pending"
 # our own work folder inside the landing zone (an erasure's rewritten files): never listed, never read
 WORK_DIR = ".segwarehouse"
 ACCEPTED = ("new", "changed", "loaded", "reloaded")
@@ -48,39 +45,6 @@ _PARTITION = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _COMPRESSED = (".gz", ".gzip", ".zip", ".bz2", ".xz", ".zst", ".zstd", ".lz4", ".snappy", ".7z", ".tar")
 _SHOWN = 5  # files named per reason in messages
-
-DDL = [
-    f"create schema if not exists {SCHEMA}",
-    f"""create table if not exists {LEDGER} (
-        source_file varchar primary key,  -- path below the landing-zone root, '/'-separated
-        source_name varchar,              -- crm_contacts, web_events, ... (null when not under a source)
-        delivery_date date,               -- from the date= partition (null when there is none)
-        size_bytes bigint,
-        content_hash varchar,             -- sha256 of the bytes (null for links and non-regular files)
-        status varchar not null,          -- new | changed | loaded | reloaded | ignored | rejected | missing
-        reason varchar,
-        loaded_hash varchar,              -- the content whose lines the warehouse holds (null: none)
-        first_seen_at timestamp not null,
-        changed_at timestamp not null,    -- last change of content or classification
-        scanned_at timestamp not null,
-        loaded_at timestamp,
-        stat_key varchar                  -- device:inode:size:mtime_ns:ctime_ns of the hashed version
-    )""",
-    f"""create table if not exists {EVENTS} (
-        event_at timestamp not null,
-        source_file varchar not null,
-        event varchar not null,           -- found | changed | ignored | rejected | missing | returned | loaded | reloaded
-        content_hash varchar,
-        size_bytes bigint,
-        reason varchar
-    )""",
-    f"""create table if not exists {PENDING} (
-        as_of_date date not null,
-        reason varchar not null,
-        set_at timestamp not null
-    )""",
-]
-
 
 _COLUMNS = ("source_file", "source_name", "delivery_date", "size_bytes", "content_hash", "status", "reason",
             "loaded_hash", "first_seen_at", "changed_at", "scanned_at", "stat_key")
@@ -128,11 +92,6 @@ class ScanSummary:
     def as_dict(self) -> dict:
         return {"files": self.files, "by_status": self.by_status, "hashed": self.hashed,
                 "changed": self.changed[:_SHOWN], "n_changed": len(self.changed)}
-
-
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for statement in DDL:
-        con.execute(statement)
 
 
 def walk(root: Path) -> list[Found]:

@@ -32,16 +32,22 @@ from pathlib import Path
 
 import duckdb
 
-from ..landing import ledger
-from ..paths import Paths
-from ..pii import pseudonymize
-from .landing_copy import FileChange, build_shadow, shadow_root, swap_in
-from .matching import ErasureError, Person, parse_subject, plan_lines, resolve
-from .traces import compact, duckdb_traces, file_traces, purge_python_tables, scrub_text_files
+from segwarehouse.core.paths import Paths
+from segwarehouse.core.pii import pseudonymize
+from segwarehouse.landing import ledger
+from segwarehouse.privacy.landing_copy import FileChange, build_shadow, shadow_root, swap_in
+from segwarehouse.privacy.matching import ErasureError, Person, parse_subject, plan_lines, resolve
+from segwarehouse.privacy.schema import AUDIT_TABLE, ensure_tables
+from segwarehouse.privacy.traces import (
+    compact,
+    duckdb_traces,
+    file_traces,
+    purge_python_tables,
+    scrub_text_files,
+)
 
 log = logging.getLogger(__name__)
 
-AUDIT_TABLE = "main.privacy_erasure_audit"
 _CSV_SOURCES = ("crm_contacts", "shop_orders", "shop_order_items")
 _DBT_PARSE_FILES = ("manifest.json", "semantic_manifest.json", "graph.gpickle", "graph_summary.json",
                     "partial_parse.msgpack")
@@ -230,9 +236,7 @@ def _require_loaded(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
 
 def _audit_row(con: duckdb.DuckDBPyConnection, run_name: str, subject_hmac: str, person: Person,
                changes: list[FileChange]) -> None:
-    con.execute(f"""create table if not exists {AUDIT_TABLE} (
-        erased_at timestamp, run_name varchar, subject_hmac varchar, persons integer, identifiers integer,
-        raw_lines_removed integer)""")
+    ensure_tables(con)
     con.execute(f"insert into {AUDIT_TABLE} values (?, ?, ?, ?, ?, ?)",
                 [datetime.now(UTC).replace(tzinfo=None), run_name, subject_hmac, len(person.person_ids),
                  len(person.identifiers), sum(c.lines_removed for c in changes)])

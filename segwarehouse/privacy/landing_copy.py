@@ -16,8 +16,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..landing.ledger import WORK_DIR, file_sha256
-from .matching import ErasureError
+from segwarehouse.landing.ledger import WORK_DIR, file_sha256
+from segwarehouse.privacy.matching import ErasureError
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from .matching import bytes_matcher
+from segwarehouse.core.sql import ident
+from segwarehouse.privacy.matching import bytes_matcher
 
 _TEXT_TYPES = ("VARCHAR",)
 _NESTED = ("[]", "STRUCT", "MAP", "UNION", "JSON")
@@ -125,8 +126,7 @@ def parquet_traces(path: Path, needles: list[str]) -> list[str]:
 
 
 def _as_text(column: str, dtype: str) -> str:
-    quoted = '"' + column.replace('"', '""') + '"'
-    return quoted if dtype in _TEXT_TYPES else f"cast({quoted} as varchar)"
+    return ident(column) if dtype in _TEXT_TYPES else f"cast({ident(column)} as varchar)"
 
 
 def file_traces(root: Path, needles: list[str], *, skip: Iterable[Path] = ()) -> list[str]:

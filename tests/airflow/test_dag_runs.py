@@ -8,8 +8,8 @@ import shutil
 import duckdb
 import pytest
 
-from segwarehouse.airflow_runner import DagRunFailed, run_dag
-from segwarehouse.paths import Paths
+from devtools.airflow_runner import DagRunFailed, run_dag
+from segwarehouse.core.paths import Paths
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,10 @@ def test_warehouse_daily_builds_validates_and_publishes(deployment):
     assert loaded[0] == loaded[1]
     # production builds run the data tests and leave the dbt unit tests to CI (tests/dbt/test_unit_tests.py)
     ran = [r["unique_id"] for r in json.loads((deployment.data / "dbt_target" / "run_results.json").read_text())["results"]]
-    assert sum(i.startswith("test.") for i in ran) > 40
+    # run_results.json holds the last layer (marts); the profile's value checks live in the GE suite
+    tests = [i for i in ran if i.startswith("test.")]
+    assert len(tests) >= 10
+    assert any(i.startswith("test.segwarehouse.primary_key_dim_user_profile_") for i in tests)
     assert not [i for i in ran if i.startswith("unit_test.")]
 
 

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from segwarehouse.airflow_runner import WRITER_POOL, ensure_metadata_db
+from devtools.airflow_runner import ensure_metadata_db
+from segwarehouse.pipeline import WRITER_POOL
 
 EXPECTED = {"warehouse_daily", "segments_score", "segments_retrain", "privacy_erasure"}
 HEAVY = ["pandas", "sklearn", "great_expectations", "dbt.cli", "duckdb", "ml", "numpy"]
@@ -41,7 +42,7 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "
 
 @pytest.fixture(scope="module")
 def dagbag(tmp_path_factory):
-    from segwarehouse.paths import Paths
+    from segwarehouse.core.paths import Paths
 
     paths = Paths(home=__import__("pathlib").Path(__file__).resolve().parents[2], data=tmp_path_factory.mktemp("af"))
     env = ensure_metadata_db(paths)

@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segwarehouse.dbt_runner import run_dbt
-from segwarehouse.paths import Paths
+from segwarehouse.core.paths import Paths
+from segwarehouse.warehouse.dbt import run_dbt
 
 TABLES = ["stg_web__events", "base_web__event_redeliveries", "fct_events", "int_sessions_sessionized",
           "int_web_activity_daily", "int_web_pair_totals", "int_web_node_category_totals", "int_person_session_stats",
@@ -97,7 +97,7 @@ def test_event_ids_are_stored_uncompressed_by_full_and_incremental_builds(increm
 def test_uncompressed_columns_naming_a_missing_column_fails_the_build(landing_zone, tmp_path):
     import shutil
 
-    from segwarehouse.dbt_runner import DbtRunFailed
+    from segwarehouse.warehouse.dbt import DbtRunFailed
 
     home = tmp_path / "home"
     shutil.copytree(landing_zone.dbt_project, home / "dbt_project", ignore=shutil.ignore_patterns("target", "logs"))

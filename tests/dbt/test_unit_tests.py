@@ -2,7 +2,7 @@
 (`pipeline.build_warehouse`; checked in tests/airflow/test_dag_runs.py), so they run here, on every change."""
 from __future__ import annotations
 
-from segwarehouse.dbt_runner import run_dbt
+from segwarehouse.warehouse.dbt import run_dbt
 
 
 def test_every_dbt_unit_test_passes(warehouse):

@@ -164,7 +164,7 @@ def test_profile_reflects_planted_personas(warehouse_con):
 
 def test_run_summary_row_counts_equal_the_relations_counts(warehouse, warehouse_con):
     """Views are counted through the table they read row for row: the counts must be the views' own."""
-    from segwarehouse.pipeline import warehouse_row_counts
+    from segwarehouse.warehouse.build import warehouse_row_counts
 
     counts = warehouse_row_counts(warehouse)
     assert set(counts) == {"base_web__event_lines", "stg_web__events", "stg_crm__contacts", "stg_shop__orders",
@@ -179,8 +179,8 @@ def test_primary_key_tests_fail_on_a_repeated_or_a_null_key(warehouse, tmp_path)
 
     import duckdb
 
-    from segwarehouse.dbt_runner import DbtRunFailed, run_dbt
-    from segwarehouse.paths import Paths
+    from segwarehouse.core.paths import Paths
+    from segwarehouse.warehouse.dbt import DbtRunFailed, run_dbt
 
     broken = Paths(home=warehouse.home, data=tmp_path)
     (tmp_path / "raw").symlink_to(warehouse.raw, target_is_directory=True)
@@ -210,8 +210,8 @@ def test_redelivery_check_catches_a_copy_naming_no_line(warehouse, tmp_path):
 
     import duckdb
 
-    from segwarehouse.dbt_runner import DbtRunFailed, run_dbt
-    from segwarehouse.paths import Paths
+    from segwarehouse.core.paths import Paths
+    from segwarehouse.warehouse.dbt import DbtRunFailed, run_dbt
 
     broken = Paths(home=warehouse.home, data=tmp_path)
     (tmp_path / "raw").symlink_to(warehouse.raw, target_is_directory=True)
@@ -255,8 +255,8 @@ def test_latest_load_key_tests_catch_a_repeat_written_by_the_latest_load(warehou
 
     import duckdb
 
-    from segwarehouse.dbt_runner import DbtRunFailed, run_dbt
-    from segwarehouse.paths import Paths
+    from segwarehouse.core.paths import Paths
+    from segwarehouse.warehouse.dbt import DbtRunFailed, run_dbt
 
     broken = Paths(home=warehouse.home, data=tmp_path)
     (tmp_path / "raw").symlink_to(warehouse.raw, target_is_directory=True)

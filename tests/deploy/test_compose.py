@@ -49,7 +49,7 @@ def test_code_folders_are_mounted_where_the_image_expects_them():
 
 
 def test_init_creates_the_single_slot_duckdb_writer_pool():
-    from segwarehouse.airflow_runner import WRITER_POOL
+    from segwarehouse.pipeline import WRITER_POOL
 
     command = " ".join(_config()["services"]["airflow-init"]["command"])
     assert f"airflow pools set {WRITER_POOL} 1" in command

@@ -18,11 +18,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from devtools.generator import DirtRates, GeneratorConfig, generate
+from devtools.generator.config import PlantedExperiment
+from devtools.generator.experiment import campaign_id
+from segwarehouse.core.paths import Paths
 from segwarehouse.experiments.config import ExperimentsConfig
-from segwarehouse.generator import DirtRates, GeneratorConfig, generate
-from segwarehouse.generator.config import PlantedExperiment
-from segwarehouse.generator.experiment import campaign_id
-from segwarehouse.paths import Paths
 
 PII_KEY = "experiment-tests-only-key"
 LOCATION_VARIABLES = ("SEGWAREHOUSE_RAW", "SEGWAREHOUSE_DUCKDB", "SEGWAREHOUSE_SERVING", "SEGWAREHOUSE_MODELS")
@@ -57,12 +57,12 @@ class PlantedRun:
 
 @pytest.fixture(scope="package")
 def planted_run(tmp_path_factory) -> PlantedRun:
-    from ml.config import load_config as load_ml_config
+    from ml.config_loader import load_config as load_ml_config
     from ml.score import score_from_warehouse
     from ml.train import train_from_warehouse
     from segwarehouse.experiments.refresh import refresh_from_warehouse
     from segwarehouse.pipeline import build_warehouse, publish_serving
-    from segwarehouse.serving import parquet_dir
+    from segwarehouse.serving.contract import parquet_dir
 
     mp = pytest.MonkeyPatch()
     for key in LOCATION_VARIABLES:

@@ -100,7 +100,7 @@ def test_a_segment_without_planted_lift_shows_none(planted_run: PlantedRun):
 
 
 def test_the_segment_report_shows_lift_and_interval_per_segment(planted_run: PlantedRun):
-    from segwarehouse.report import write_report
+    from ml.report import write_report
 
     page = write_report(planted_run.paths, "score-d")
     html = page.read_text()

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segwarehouse.generator import DirtRates, GeneratorConfig, generate
+from devtools.generator import DirtRates, GeneratorConfig, generate
 
 CONTRACT = {
     "crm/contacts": ["customer_id", "email", "phone", "first_name", "last_name", "birth_date", "gender", "city",

@@ -27,9 +27,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from segwarehouse.dbt_runner import run_dbt
-from segwarehouse.paths import Paths
+from segwarehouse.core.paths import Paths
 from segwarehouse.privacy import ErasureError, Stages, erase_person
+from segwarehouse.warehouse.dbt import run_dbt
 
 pytestmark = pytest.mark.slow
 

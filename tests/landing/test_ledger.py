@@ -16,10 +16,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from devtools.generator import GeneratorConfig, generate
 from segwarehouse import pipeline
-from segwarehouse.generator import GeneratorConfig, generate
-from segwarehouse.paths import Paths
-from segwarehouse.quality_gate import QualityGateFailed
+from segwarehouse.core.paths import Paths
+from segwarehouse.quality.gate import QualityGateFailed
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 
 def main(n: int = 1_000_000) -> None:
-    from ml.config import load_config
+    from ml.config_loader import load_config
     from ml.score import score
     from ml.train import train
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ml.config import MLConfig, load_config
+from ml.config import MLConfig
+from ml.config_loader import load_config
 from ml.train import SegmentationFit, train_segmentation
 
 from .profiles import make_profiles

@@ -107,7 +107,7 @@ def main(argv: list[str]) -> None:  # pragma: no cover - manual reproduction at 
 
     import duckdb
 
-    from ml.config import load_config
+    from ml.config_loader import load_config
     from ml.train import map_labels, read_training_frame, train_segmentation
 
     warehouse, truth_dir = argv[0], argv[1]

@@ -12,8 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ml.config import ConfigError, load_config
-from segwarehouse import cli, pipeline
+from ml.config import ConfigError
+from ml.config_loader import load_config
+from segwarehouse import pipeline
+from segwarehouse.cli import main as cli
 
 from .config_files import write_config
 from .profiles import make_profiles, write_profiles

@@ -11,11 +11,14 @@ from sklearn.cluster import DBSCAN, HDBSCAN, OPTICS, KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 
+from ml.frame_scoring import score_frame
 from ml.models import InductiveClusterer, build_segmenter, find_k_param
-from ml.score import score, score_frame
+from ml.score import score
 from ml.selection import mixture_bic, select_k
 from ml.train import map_labels, train, train_segmentation
-from segwarehouse.serving import PII_COLUMNS, PUBLIC_PROFILE, VIEWS_SQL
+from segwarehouse.experiments import schema as experiments_schema
+from segwarehouse.quality import schema as quality_schema
+from segwarehouse.serving.contract import PII_COLUMNS, PUBLIC_PROFILE, VIEWS_SQL
 
 from .profiles import make_profiles, write_profiles
 
@@ -97,15 +100,13 @@ def test_hdbscan_champion_scores_noise_as_unassigned_in_the_warehouse_and_bi(noi
                                  "and segment_name is null and segment_key is null").fetchone()[0]
         assert unassigned == N_OUTLIERS
         assert con.execute("select sum(size) from segments.segment_profiles").fetchone()[0] == len(truth)
-        # the BI views over the same tables (segwarehouse.serving): noise is its own count, not a segment
+        # the BI views over the same tables (segwarehouse.serving.contract): noise is its own count, not a segment
         con.execute(f"create schema if not exists {PUBLIC_PROFILE.split('.')[0]}")
         hmac = ", ".join(f"null::varchar as {c}_hmac" for c in PII_COLUMNS)
         con.execute(f"create table {PUBLIC_PROFILE} as select * exclude ({', '.join(PII_COLUMNS)}), {hmac} "
                     "from dim_user_profile")
-        con.execute("create schema quality")
-        con.execute("create table quality.data_quality_runs (run_id varchar, suite varchar, table_name varchar, "
-                    "success boolean, n_expectations integer, n_failed integer, failed_summary varchar, "
-                    "started_at timestamptz, duration_s double, n_rows bigint)")
+        quality_schema.ensure_tables(con)  # the other sources of the views, empty
+        experiments_schema.ensure_tables(con)
         for sql in VIEWS_SQL:
             if "view main.dim_user_profile" not in sql:  # the mart here is the table itself
                 con.execute(sql)

@@ -17,10 +17,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ml.config import load_config
+from ml.config_loader import load_config
 from ml.score import score
 from ml.train import train
-from segwarehouse import cli
+from segwarehouse.cli import main as cli
 
 from .config_files import write_config
 from .profiles import make_profiles, write_profiles

@@ -11,6 +11,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import check_estimator
 
 from ml.features import ColumnWeights, NumericPrep, SampleFittedImputer
+from ml.frame_scoring import score_frame
 from ml.models import (
     InductiveClusterer,
     ModelConfigError,
@@ -19,7 +20,6 @@ from ml.models import (
     build_segmenter,
     resolve_class,
 )
-from ml.score import score_frame
 from ml.train import map_labels, train_segmentation
 
 from .profiles import make_profiles

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.config import load_config
+from ml.config_loader import load_config
 from ml.train import map_labels, train_segmentation
 
 from .real_data import persona_recovery, persona_truth

@@ -6,6 +6,7 @@ import pytest
 
 from ml import warehouse as wh
 from ml.config import GateConfig
+from ml.frame_scoring import score_frame
 from ml.registry import (
     ArtifactError,
     evaluate_gates,
@@ -15,7 +16,6 @@ from ml.registry import (
     save_artifact,
     sha256_of,
 )
-from ml.score import score_frame
 from ml.train import PreviousModel, map_labels, train_segmentation
 
 GOOD = {"silhouette": 0.55, "ari_median": 0.95, "min_segment_jaccard": 0.9, "min_segment_share": 0.08,

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.config import DriftConfig, load_config
+from ml.config import DriftConfig
+from ml.config_loader import load_config
 from ml.drift import bin_counts, psi, psi_categorical, psi_from_samples, psi_status, should_retrain
 from ml.features import add_derived_columns
 from ml.rules import assign_rule_segments, rule_columns, validate_rules

@@ -65,7 +65,7 @@ def test_an_unstable_preferred_k_falls_back_to_the_best_stable_one():
     (6, 5, 3, 4) past the unstable k=5 to k=3, whose segments all hold."""
     import pandas as pd
 
-    from ml.config import load_config
+    from ml.config_loader import load_config
     from ml.models import build_segmenter
     from ml.stability import bootstrap_stability
     from ml.train import _choose_stable_k
@@ -90,7 +90,7 @@ def test_an_unstable_preferred_k_falls_back_to_the_best_stable_one():
 def test_when_no_k_is_stable_the_preferred_one_is_kept_for_the_gate_to_reject():
     import pandas as pd
 
-    from ml.config import load_config
+    from ml.config_loader import load_config
     from ml.models import build_segmenter
     from ml.train import _choose_stable_k
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.config import load_config
-from ml.score import score_frame
+from ml.config_loader import load_config
+from ml.frame_scoring import score_frame
 from ml.train import train_segmentation
 
 from .profiles import make_profiles
@@ -77,7 +77,7 @@ def test_scoring_engine_spark_by_config_writes_the_same_assignments(spark, tmp_p
 
     from ml.score import score_from_warehouse
     from ml.train import train_from_warehouse
-    from segwarehouse.paths import Paths
+    from segwarehouse.core.paths import Paths
 
     from .profiles import write_profiles
 

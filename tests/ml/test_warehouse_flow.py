@@ -14,7 +14,7 @@ from ml.config import DEFAULT_CONFIG_PATH
 from ml.score import ScoreResult, score, score_from_warehouse
 from ml.train import TrainResult, train, train_from_warehouse
 from ml.warehouse import ensure_tables
-from segwarehouse.paths import Paths
+from segwarehouse.core.paths import Paths
 
 from .profiles import make_profiles, write_profiles
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from devtools.generator import GeneratorConfig, generate
 from segwarehouse import pipeline
-from segwarehouse.generator import GeneratorConfig, generate
-from segwarehouse.paths import Paths
-from segwarehouse.quality_gate import QualityGateFailed
-from segwarehouse.serving import parquet_dir
+from segwarehouse.core.paths import Paths
+from segwarehouse.quality.gate import QualityGateFailed
+from segwarehouse.serving.contract import parquet_dir
 
 pytestmark = pytest.mark.slow
 
@@ -215,7 +215,7 @@ def _cli(paths: Paths, *args: str) -> subprocess.CompletedProcess:
 def test_erasing_an_unknown_identifier_fails_and_changes_nothing(erased):
     paths = erased["paths"]
     before = _landing(paths)
-    proc = _cli(paths, "-m", "segwarehouse.cli", "erase", "nobody@example.org")
+    proc = _cli(paths, "-m", "segwarehouse.cli.main", "erase", "nobody@example.org")
     assert proc.returncode == 1
     assert "no person, landing line or record holds this email" in proc.stderr
     assert _landing(paths) == before
@@ -235,7 +235,7 @@ def test_a_killed_erasure_retried_equals_one_clean_erasure(pre_erasure, erased, 
         assert _q(paths.warehouse, "select count(*) from stg_crm__contacts where customer_id = 'CZ01'")[0][0] == 1
     else:
         assert _landing(paths) == before
-    retried = _cli(paths, "-m", "segwarehouse.cli", "erase", "an@example.org")
+    retried = _cli(paths, "-m", "segwarehouse.cli.main", "erase", "an@example.org")
     assert retried.returncode == 0, retried.stderr[-2000:]
     assert _landing(paths) == erased["landing"], state
     assert _fingerprint(paths.warehouse) == erased["warehouse"]
@@ -247,7 +247,7 @@ def test_a_killed_erasure_retried_equals_one_clean_erasure(pre_erasure, erased, 
 
 
 def test_a_blank_pii_key_is_refused(monkeypatch):
-    from segwarehouse.pii import PiiKeyError, pii_key
+    from segwarehouse.core.pii import PiiKeyError, pii_key
 
     monkeypatch.setenv("SEGWAREHOUSE_PII_KEY", "   ")
     with pytest.raises(PiiKeyError, match="blank"):

@@ -18,14 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import profiles
 
-from segwarehouse.publish import publish
-from segwarehouse.quality_gate import DEFAULT_CHUNK_ROWS, validate_warehouse
+from segwarehouse.quality.gate import validate_warehouse
+from segwarehouse.serving.publish import publish
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -34,13 +33,11 @@ def main() -> None:
         warehouse = profiles.build_warehouse(folder / "wh.duckdb", profile_rows=args.rows)
         print(f"built {args.rows:,} profiles in {time.perf_counter() - t0:.2f}s")
         for run in ("run-1", "run-2"):
-            result = validate_warehouse(
-                warehouse, run, folder / "runs", tables=["dim_user_profile"], chunk_rows=args.chunk_rows
-            )
+            result = validate_warehouse(warehouse, run, folder / "runs", tables=["dim_user_profile"])
             n_exp = sum(len(s.expectations) for s in result.suites)
             print(f"{run}: success={result.success}, {n_exp} expectations, total {result.duration_s:.2f}s")
             for s in result.suites:
-                print(f"  {s.suite:<32} {s.n_rows:>9,} rows {s.n_chunks:>2} chunks {s.duration_s:6.2f}s")
+                print(f"  {s.suite:<32} {s.n_rows:>9,} rows {s.duration_s:6.2f}s")
         t0 = time.perf_counter()
         published = publish(warehouse, folder / "serving" / "serving.duckdb", ["dim_user_profile"])
         print(

@@ -11,12 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segwarehouse.publish import (
-    PublishAborted,
-    audit_and_publish_to_serving,
-    publish,
-    publish_to_serving,
-)
+from segwarehouse.quality.gate import validate_warehouse
+from segwarehouse.serving.publish import PublishAborted, publish
 
 _spec = importlib.util.spec_from_file_location("quality_profiles", Path(__file__).with_name("profiles.py"))
 profiles = importlib.util.module_from_spec(_spec)
@@ -138,17 +134,18 @@ def test_publish_aborts_when_rows_differ_from_what_was_audited(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
-def test_audit_and_publish_with_environment_paths(isolated_env):
+def test_gate_and_publish_with_environment_paths(isolated_env):
     paths = isolated_env
     paths.warehouse.parent.mkdir(parents=True)
     profiles.build_warehouse(paths.warehouse, profile_rows=2_000)
 
-    result = audit_and_publish_to_serving(["dim_user_profile"], paths, run_id="daily-1")
+    gate = validate_warehouse(paths.warehouse, "daily-1", paths.runs)
+    published = publish(paths.warehouse, paths.serving, ["dim_user_profile"])
 
-    assert result.gate.success
-    assert result.publish.serving_path == paths.serving.resolve()
-    assert result.publish.tables == {"dim_user_profile": 2_000}
+    assert gate.success
+    assert published.serving_path == paths.serving.resolve()
+    assert published.tables == {"dim_user_profile": 2_000}
     assert (paths.runs / "daily-1" / "validation" / "gate_result.json").exists()
     assert (paths.runs / "daily-1" / "validation" / "data_docs" / "index.html").exists()
-    republished = publish_to_serving(["dim_user_profile", "stg_shop__orders"], paths)
+    republished = publish(paths.warehouse, paths.serving, ["dim_user_profile", "stg_shop__orders"])
     assert republished.tables == {"dim_user_profile": 2_000, "stg_shop__orders": 200}

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segwarehouse.publish import audit_and_publish, publish
-from segwarehouse.quality_gate import QualityGateFailed, validate_warehouse
+from segwarehouse.quality.gate import QualityGateFailed, validate_warehouse
+from segwarehouse.serving.publish import publish
 
 _spec = importlib.util.spec_from_file_location("quality_profiles", Path(__file__).with_name("profiles.py"))
 profiles = importlib.util.module_from_spec(_spec)
@@ -20,7 +20,6 @@ sys.modules["quality_profiles"] = profiles
 _spec.loader.exec_module(profiles)
 
 ROWS = 20_000
-CHUNK = 10_000  # two chunks for the profile, so cross-chunk logic is exercised
 PROFILE = "dim_user_profile"
 SERVE = [PROFILE]
 
@@ -33,6 +32,14 @@ def _pid(i: int) -> str:
     return f"p_{i:016x}"
 
 
+def audit_and_publish(warehouse: Path, serving: Path, tables: list[str], *, run_id: str, runs_dir: Path):
+    """Write-audit-publish as the pipeline does it: the gate, then (only if it passed) the publish of what it
+    audited (a table whose row count changed since aborts the publish)."""
+    gate = validate_warehouse(warehouse, run_id, runs_dir)
+    audited = {s.table: s.n_rows for s in gate.suites if s.suite == f"{s.table}_suite" and s.is_whole_table}
+    return gate, publish(warehouse, serving, tables, expected_rows={t: audited[t] for t in tables if t in audited})
+
+
 @pytest.fixture
 def warehouse(tmp_path) -> Path:
     return profiles.build_warehouse(tmp_path / "warehouse.duckdb", profile_rows=ROWS)
@@ -43,20 +50,19 @@ def good_run(warehouse, tmp_path) -> dict:
     """A first, passing audit-and-publish: leaves a baseline and a serving file."""
     serving = tmp_path / "serving" / "segments.duckdb"
     runs = tmp_path / "runs"
-    result = audit_and_publish(warehouse, serving, SERVE, run_id="run-1", runs_dir=runs, chunk_rows=CHUNK)
+    result = audit_and_publish(warehouse, serving, SERVE, run_id="run-1", runs_dir=runs)
     return {"warehouse": warehouse, "serving": serving, "runs": runs, "result": result}
 
 
 def test_valid_data_passes_and_records_runs_and_baseline(warehouse, tmp_path):
     runs = tmp_path / "runs"
-    result = validate_warehouse(warehouse, "run-ok", runs, chunk_rows=CHUNK)
+    result = validate_warehouse(warehouse, "run-ok", runs)
 
     assert result.success
     assert result.baseline_recorded
     assert not result.failures
     profile = next(s for s in result.suites if s.suite == "dim_user_profile_suite")
     assert profile.n_rows == ROWS
-    assert profile.n_chunks == 2
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
             "select suite, success, n_expectations, n_failed, result_path from quality.data_quality_runs "
@@ -83,15 +89,14 @@ def test_valid_data_passes_and_records_runs_and_baseline(warehouse, tmp_path):
 
 def test_evidence_json_and_data_docs_under_run_folder(warehouse, tmp_path):
     runs = tmp_path / "runs"
-    result = validate_warehouse(warehouse, "run-docs", runs, chunk_rows=CHUNK)
+    result = validate_warehouse(warehouse, "run-docs", runs)
 
     folder = runs / "run-docs" / "validation"
     assert result.validation_dir == folder.resolve()
     doc = json.loads((folder / "dim_user_profile_suite.json").read_text())
     assert doc["success"] is True
     assert doc["n_rows"] == ROWS
-    assert doc["n_chunks"] == 2
-    assert len(doc["gx_chunk_results"]) == 3  # the zero-row schema frame + 2 row chunks
+    assert len(doc["gx_results"]) == 2  # the zero-row frame for the column set + the profile's rows
     summary = json.loads((folder / "gate_result.json").read_text())
     assert summary["success"] is True
     assert result.data_docs_index == (folder / "data_docs" / "index.html").resolve()
@@ -104,8 +109,8 @@ def test_evidence_json_and_data_docs_under_run_folder(warehouse, tmp_path):
 def test_rerun_of_same_run_id_replaces_its_rows(warehouse, tmp_path):
     runs = tmp_path / "runs"
     tables = ["stg_shop__orders", "dim_user_profile"]
-    validate_warehouse(warehouse, "run-x", runs, chunk_rows=CHUNK, tables=tables)
-    validate_warehouse(warehouse, "run-x", runs, chunk_rows=CHUNK, tables=tables)
+    validate_warehouse(warehouse, "run-x", runs, tables=tables)
+    validate_warehouse(warehouse, "run-x", runs, tables=tables)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         (n_runs,) = con.execute("select count(*) from quality.data_quality_runs").fetchone()
         (n_base,) = con.execute("select count(*) from quality.profile_baselines").fetchone()
@@ -124,8 +129,8 @@ DEFECTS = {
             f"rows person_id={_pid(3)}, person_id={_pid(17_000)}",
         ],
     ),
-    "duplicate_ids_across_chunks": (
-        # row 1 sits in the first chunk, row 19_999 in the last one
+    "duplicate_ids_far_apart": (
+        # the first and the last row share a key
         [f"update dim_user_profile set person_id = '{_pid(1)}' where person_id = '{_pid(19_999)}'"],
         ["dim_user_profile.person_id", "expect_column_values_to_be_unique", _pid(1)],
     ),
@@ -173,7 +178,7 @@ def test_defect_fails_gate_and_leaves_serving_file_unchanged(good_run, defect):
     profiles.execute(warehouse, *statements)
 
     with pytest.raises(QualityGateFailed) as failed:
-        audit_and_publish(warehouse, serving, SERVE, run_id="run-2", runs_dir=runs, chunk_rows=CHUNK)
+        audit_and_publish(warehouse, serving, SERVE, run_id="run-2", runs_dir=runs)
 
     message = str(failed.value)
     for fragment in expected_fragments:
@@ -200,8 +205,8 @@ def test_tolerance_is_configurable(good_run):
     # drop the last 4000 of 20000 rows (-20 %): outside +-10 %, inside +-50 %
     profiles.execute(warehouse, "delete from dim_user_profile where person_id >= 'p_0000000000003e80'")
     with pytest.raises(QualityGateFailed, match="row count vs previous good run"):
-        validate_warehouse(warehouse, "run-2", runs, chunk_rows=CHUNK, tolerance=0.1, tables=[PROFILE])
-    result = validate_warehouse(warehouse, "run-3", runs, chunk_rows=CHUNK, tolerance=0.5, tables=[PROFILE])
+        validate_warehouse(warehouse, "run-2", runs, tolerance=0.1, tables=[PROFILE])
+    result = validate_warehouse(warehouse, "run-3", runs, tolerance=0.5, tables=[PROFILE])
     assert result.success
 
 
@@ -212,9 +217,9 @@ def test_tolerance_from_environment(good_run, monkeypatch):
     )  # -20 %
     monkeypatch.setenv("SEGWAREHOUSE_GATE_TOLERANCE", "0.1")
     with pytest.raises(QualityGateFailed, match=r"min_value=18000, max_value=22000"):
-        validate_warehouse(warehouse, "run-2", runs, chunk_rows=CHUNK, tables=[PROFILE])
+        validate_warehouse(warehouse, "run-2", runs, tables=[PROFILE])
     monkeypatch.setenv("SEGWAREHOUSE_GATE_TOLERANCE", "0.5")
-    assert validate_warehouse(warehouse, "run-3", runs, chunk_rows=CHUNK, tables=[PROFILE]).success
+    assert validate_warehouse(warehouse, "run-3", runs, tables=[PROFILE]).success
     monkeypatch.setenv("SEGWAREHOUSE_GATE_TOLERANCE", "twenty percent")
     with pytest.raises(ValueError, match="SEGWAREHOUSE_GATE_TOLERANCE"):
         validate_warehouse(warehouse, "run-4", runs, tables=[PROFILE])
@@ -227,7 +232,7 @@ def test_staging_value_set_violation_is_named(warehouse, tmp_path):
         "update stg_shop__orders set currency = 'XYZ' where order_id = 'O00000003'",
     )
     with pytest.raises(QualityGateFailed) as failed:
-        validate_warehouse(warehouse, "run-stg", tmp_path / "runs", chunk_rows=CHUNK)
+        validate_warehouse(warehouse, "run-stg", tmp_path / "runs")
     message = str(failed.value)
     assert "stg_web__events.event_type" in message
     assert "observed values [teleport]" in message
@@ -246,16 +251,16 @@ def test_missing_table_and_configurable_schema(tmp_path):
 
 
 def test_mostly_threshold_is_evaluated_on_whole_table(warehouse, tmp_path):
-    # 15 % of contacts without e-mail: allowed (mostly=0.8), even if one chunk alone is worse
+    # 15 % of contacts without e-mail: allowed (mostly=0.8 over the whole table)
     profiles.execute(warehouse, "update stg_crm__contacts set email = null where customer_id < 'C00000030'")
     result = validate_warehouse(
-        warehouse, "run-mostly", tmp_path / "runs", tables=["stg_crm__contacts"], chunk_rows=100
+        warehouse, "run-mostly", tmp_path / "runs", tables=["stg_crm__contacts"]
     )
     assert result.success
     profiles.execute(warehouse, "update stg_crm__contacts set email = null where customer_id < 'C00000060'")
     with pytest.raises(QualityGateFailed, match=r"stg_crm__contacts.email.*60 of 200"):
         validate_warehouse(
-            warehouse, "run-mostly-2", tmp_path / "runs", tables=["stg_crm__contacts"], chunk_rows=100
+            warehouse, "run-mostly-2", tmp_path / "runs", tables=["stg_crm__contacts"]
         )
 
 
@@ -265,13 +270,13 @@ def test_cookie_rule_skips_email_opens(warehouse, tmp_path):
         warehouse,
         "update stg_web__events set event_type = 'email_open', anonymous_id = null where event_id < 'e00000400'",
     )
-    result = validate_warehouse(warehouse, "run-opens", tmp_path / "runs", tables=["stg_web__events"], chunk_rows=300)
+    result = validate_warehouse(warehouse, "run-opens", tmp_path / "runs", tables=["stg_web__events"])
     assert result.success  # 40 % of the events have no cookie, all of them e-mail opens
     profiles.execute(
         warehouse, "update stg_web__events set anonymous_id = null where event_id between 'e00000400' and 'e00000419'"
     )
     with pytest.raises(QualityGateFailed) as failed:
-        validate_warehouse(warehouse, "run-opens-2", tmp_path / "runs", tables=["stg_web__events"], chunk_rows=300)
+        validate_warehouse(warehouse, "run-opens-2", tmp_path / "runs", tables=["stg_web__events"])
     message = str(failed.value)
     # 20 of the 600 other events: the condition column was streamed and the share is over the others only
     assert "stg_web__events.anonymous_id" in message
@@ -306,7 +311,7 @@ def test_failing_rows_named_for_nulls_and_sampled_not_exhaustive(warehouse, tmp_
         "update dim_user_profile set r_score = 9",  # every row fails: only a sample is listed
     )
     with pytest.raises(QualityGateFailed) as failed:
-        validate_warehouse(warehouse, "r", tmp_path / "runs", tables=[PROFILE], chunk_rows=CHUNK)
+        validate_warehouse(warehouse, "r", tmp_path / "runs", tables=[PROFILE])
     lines = {f.column: f for f in failed.value.result.failures}
     assert lines["engagement_score"].failing_rows == (f"person_id={_pid(15_000)}",)
     assert "observed values [None]" in lines["engagement_score"].describe()
@@ -329,7 +334,7 @@ def test_event_history_is_validated_load_by_load(warehouse, tmp_path):
     profiles.execute(
         warehouse, "alter table stg_web__events add column loaded_at timestamp default timestamp '2026-02-01 06:00'"
     )
-    first = validate_warehouse(warehouse, "load-1", runs, tables=["stg_web__events"], chunk_rows=CHUNK)
+    first = validate_warehouse(warehouse, "load-1", runs, tables=["stg_web__events"])
     events = _suite(first, "stg_web__events_suite")
     assert (events.n_rows, events.validated_from) == (1000, None)
     assert str(events.validated_through) == "2026-02-01 06:00:00"
@@ -347,7 +352,7 @@ def test_event_history_is_validated_load_by_load(warehouse, tmp_path):
         "update stg_web__events set channel = 'pigeon' where event_id = 'e00000003'",
     )
     with pytest.raises(QualityGateFailed, match=r"observed values \[teleport\]") as failed:
-        validate_warehouse(warehouse, "load-2", runs, tables=["stg_web__events"], chunk_rows=CHUNK)
+        validate_warehouse(warehouse, "load-2", runs, tables=["stg_web__events"])
     events = _suite(failed.value.result, "stg_web__events_suite")
     assert events.n_rows == 200
     assert str(events.validated_from) == "2026-02-01 06:00:00"
@@ -355,9 +360,9 @@ def test_event_history_is_validated_load_by_load(warehouse, tmp_path):
 
     # a failed run moves nothing: the fixed load is validated again, then nothing is left to validate
     profiles.execute(warehouse, "update stg_web__events set event_type = 'search' where event_id = 'n00000007'")
-    fixed = validate_warehouse(warehouse, "load-2b", runs, tables=["stg_web__events"], chunk_rows=CHUNK)
+    fixed = validate_warehouse(warehouse, "load-2b", runs, tables=["stg_web__events"])
     assert _suite(fixed, "stg_web__events_suite").n_rows == 200
-    idle = validate_warehouse(warehouse, "load-3", runs, tables=["stg_web__events"], chunk_rows=CHUNK)
+    idle = validate_warehouse(warehouse, "load-3", runs, tables=["stg_web__events"])
     assert idle.success
     assert _suite(idle, "stg_web__events_suite").n_rows == 0
     with duckdb.connect(str(warehouse)) as con:

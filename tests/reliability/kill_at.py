@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
     if sep != "--" or when not in ("before", "after"):
         raise SystemExit(__doc__)
     arm(target, int(n), when)
-    from segwarehouse.cli import main as cli_main
+    from segwarehouse.cli.main import main as cli_main
 
     cli_main(cli)
     return NOT_REACHED

@@ -15,10 +15,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segwarehouse.dbt_runner import DbtRunFailed, run_dbt
-from segwarehouse.generator import GeneratorConfig, generate
+from devtools.generator import GeneratorConfig, generate
+from segwarehouse.core.paths import Paths
 from segwarehouse.landing import LandingError, check_landing
-from segwarehouse.paths import Paths
+from segwarehouse.warehouse.dbt import DbtRunFailed, run_dbt
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """Config values that reach SQL text are validated before use, with a message naming the setting and the rule.
 
-dbt vars: checked in Python before the pipeline calls dbt (`segwarehouse.dbt_vars`) and again by the
+dbt vars: checked in Python before the pipeline calls dbt (`segwarehouse.warehouse.dbt_vars`) and again by the
 `validate_vars` macro (on-run-start) when dbt is run by hand. ML config: relation, schema, column names and
 model import paths (allow-list) are checked when the config is built.
 """
@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ml.config import config_from_mapping, load_config
+from ml.config import config_from_mapping
+from ml.config_loader import load_config
 from ml.models import ModelConfigError, build_segmenter, resolve_class
-from segwarehouse.dbt_runner import run_dbt
-from segwarehouse.dbt_vars import RULES, DbtVarError, validate_dbt_vars, validate_raw_path
-from segwarehouse.paths import Paths
+from segwarehouse.core.paths import Paths
+from segwarehouse.warehouse.dbt import run_dbt
+from segwarehouse.warehouse.dbt_vars import RULES, DbtVarError, validate_dbt_vars, validate_raw_path
 
 HOME = Path(__file__).resolve().parents[2]
 PROJECT_VARS = yaml.safe_load((HOME / "dbt_project" / "dbt_project.yml").read_text())["vars"]
@@ -104,7 +105,7 @@ def test_dbt_by_hand_checks_vars_in_the_validate_vars_macro(tmp_path):
     assert unscanned.returncode != 0
     assert "segwarehouse landing scan" in unscanned.stdout
     env["SEGWAREHOUSE_DATA"] = str(tmp_path)
-    scan = subprocess.run([sys.executable, "-m", "segwarehouse.cli", "landing", "scan"], env=env,
+    scan = subprocess.run([sys.executable, "-m", "segwarehouse.cli.main", "landing", "scan"], env=env,
                           capture_output=True, text=True, timeout=300, check=False)
     assert scan.returncode == 0, scan.stderr[-2000:]
     good = subprocess.run([*dbt, "--vars", json.dumps({"as_of_date": "2026-01-01"})], env=env,

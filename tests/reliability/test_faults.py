@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segwarehouse.paths import Paths
+from segwarehouse.core.paths import Paths
 
 from .bi_reader import check
 
@@ -50,9 +50,9 @@ SCORE_KILLS = [
     ("ml.score:add_histograms", 1, "before", "in the scoring transaction, segment profiles written"),
 ]
 PUBLISH_KILLS = [
-    ("segwarehouse.serving:publish", 1, "before", "pseudonymized stage file written, serving copy not started"),
-    ("segwarehouse.publish:_ident", 12, "before", "new serving file half copied"),
-    ("segwarehouse.publish:_fsync", 1, "before", "new serving file complete and closed, not yet renamed"),
+    ("segwarehouse.serving.contract:publish", 1, "before", "pseudonymized stage file written, serving copy not started"),
+    ("segwarehouse.serving.publish:_ident", 12, "before", "new serving file half copied"),
+    ("segwarehouse.serving.publish:_fsync", 1, "before", "new serving file complete and closed, not yet renamed"),
 ]
 
 
@@ -83,7 +83,7 @@ class Pipeline:
         self.faults: list[str] = []
 
     def run(self, *args: str) -> None:
-        done = subprocess.run([sys.executable, "-m", "segwarehouse.cli", *args], env=self.env,
+        done = subprocess.run([sys.executable, "-m", "segwarehouse.cli.main", *args], env=self.env,
                               cwd=self.paths.home, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"segwarehouse {' '.join(args)} failed:\n{done.stderr[-3000:]}"
 
@@ -98,7 +98,7 @@ class Pipeline:
         """Start a dbt stage and SIGKILL its process group once `models` more models were created."""
         log = self.paths.data / "dbt_logs" / "dbt.log"
         offset = log.stat().st_size if log.exists() else 0
-        child = subprocess.Popen([sys.executable, "-m", "segwarehouse.cli", *args], env=self.env,
+        child = subprocess.Popen([sys.executable, "-m", "segwarehouse.cli.main", *args], env=self.env,
                                  cwd=self.paths.home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                  start_new_session=True)
         created: list[str] = []
@@ -181,7 +181,7 @@ def scenario(landing_zone: Paths, warehouse: Paths, tmp_path_factory) -> dict:
                                       select person_id, segment_id, segment_name from segments.segment_assignments)
                 """).fetchone()[0] == 0
         # killed after the serving swap, before the Parquet export: the new snapshot is complete already
-        p.kill_at("segwarehouse.serving:export_parquet", 1, "before", "publish")
+        p.kill_at("segwarehouse.serving.contract:export_parquet", 1, "before", "publish")
         published()
         p.run("publish")
         published()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from segwarehouse.paths import Paths
+from segwarehouse.core.paths import Paths
 
 PII_KEY = "serving-tests-only-key"
 LOCATION_VARIABLES = ("SEGWAREHOUSE_RAW", "SEGWAREHOUSE_DUCKDB", "SEGWAREHOUSE_SERVING", "SEGWAREHOUSE_MODELS")
@@ -36,7 +36,7 @@ def private_paths(source: Paths, root: Path) -> Paths:
 
 @pytest.fixture(scope="session")
 def served(warehouse: Paths, tmp_path_factory) -> Served:
-    from ml.config import load_config
+    from ml.config_loader import load_config
     from ml.score import score_from_warehouse
     from ml.train import train_from_warehouse
     from segwarehouse.pipeline import publish_serving, report_segments, score_segments

@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def main(home: str, data: str, warehouse_a: str, warehouse_b: str, stop_file: str, result: str) -> None:
-    from segwarehouse.paths import Paths
+    from segwarehouse.core.paths import Paths
     from segwarehouse.pipeline import publish_serving
 
     paths = Paths(home=Path(home), data=Path(data))

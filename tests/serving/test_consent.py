@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from segwarehouse.serving import ACTIVATION_COLUMNS, PII_COLUMNS, parquet_dir
+from segwarehouse.serving.contract import ACTIVATION_COLUMNS, PII_COLUMNS, parquet_dir
 
 from .conftest import Served
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segwarehouse.pii import PiiKeyError, pseudonymize
-from segwarehouse.serving import PII_COLUMNS, VIEW_COLUMNS, VIEWS, parquet_dir
+from segwarehouse.core.pii import PiiKeyError, pseudonymize
+from segwarehouse.serving.contract import PII_COLUMNS, VIEW_COLUMNS, VIEWS, parquet_dir
 
 from .conftest import PII_KEY, Served, private_paths
 

@@ -18,10 +18,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from segwarehouse.api.app import create_app, parse_tokens
+from segwarehouse.core.pii import pseudonymize
 from segwarehouse.experiments.config import ExperimentsConfig
 from segwarehouse.experiments.refresh import refresh
-from segwarehouse.pii import pseudonymize
-from segwarehouse.segment_api.app import create_app, parse_tokens
 
 from .conftest import PII_KEY, Served, private_paths
 
@@ -190,7 +190,7 @@ def test_zero_errors_while_the_serving_file_is_republished(published, tmp_path):
     port = _free_port()
     env = {**os.environ, "SEGWAREHOUSE_API_TOKEN": TOKEN, "SEGWAREHOUSE_SERVING": str(published.serving),
            "SEGWAREHOUSE_API_RELOAD_SECONDS": "0.2"}
-    server = subprocess.Popen([sys.executable, "-m", "segwarehouse.cli", "serve-api", "--port", str(port),
+    server = subprocess.Popen([sys.executable, "-m", "segwarehouse.cli.main", "serve-api", "--port", str(port),
                                "--workers", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from segwarehouse.engine_parity import PARITY_TABLES, compare_table, read_duckdb_table, read_spark_table
-from segwarehouse.generator import GeneratorConfig, generate
-from segwarehouse.paths import Paths
+from devtools.engine_parity import PARITY_TABLES, compare_table, read_duckdb_table, read_spark_table
+from devtools.generator import GeneratorConfig, generate
+from segwarehouse.core.paths import Paths
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -46,7 +46,7 @@ def both_engines(tmp_path_factory) -> tuple[Paths, Path, float]:
     reason = _spark_ready()
     if reason:
         _skip_or_fail(reason)
-    from segwarehouse.dbt_runner import run_dbt
+    from segwarehouse.warehouse.dbt import run_dbt
 
     data = tmp_path_factory.mktemp("spark_parity")
     generate(SPARK_DATA, data / "raw", data / "truth")
@@ -59,7 +59,7 @@ def both_engines(tmp_path_factory) -> tuple[Paths, Path, float]:
     ledger = data / "file_ledger.parquet"
     scan_env = {**{k: v for k, v in os.environ.items() if not k.startswith("SEGWAREHOUSE_")},
                 "SEGWAREHOUSE_DATA": str(data)}
-    scan = subprocess.run([sys.executable, "-m", "segwarehouse.cli", "landing", "scan", "--parquet", str(ledger)],
+    scan = subprocess.run([sys.executable, "-m", "segwarehouse.cli.main", "landing", "scan", "--parquet", str(ledger)],
                           env=scan_env, capture_output=True, text=True, timeout=300, check=False)
     assert scan.returncode == 0, scan.stderr[-2000:]
     env = {

@@ -2,8 +2,8 @@
     that does things: a CRM contact, a device, or a guest-checkout e-mail) and whether a guard rejected it.
     node_no is an integer per node for the component search (int_person_map): unique, but assigned
     without ordering the 3.4M keys, so not stable between runs (nothing downstream keeps it). The type and
-    value parts of the key are split off by int_person_map for the rows it writes: storing them here cost
-    a third of writing the 3.4M nodes every run (1.6 -> 1.1 s). edge_fingerprint is an order-free hash of the
+    value parts of the key are split off by int_person_map for the rows it writes, not stored for every node
+    of every run. edge_fingerprint is an order-free hash of the
     node's guarded links (identity_link_hash of each link's type, other end and direction, xor-ed; 0 without
     links), grouped with the nodes in the same pass: int_person_map compares it with the one it stored to find
     the nodes whose links changed. -#}

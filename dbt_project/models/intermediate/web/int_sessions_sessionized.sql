@@ -34,8 +34,8 @@ with events as (
 -- Events are first folded into gap-wide time buckets per device. Two events of one bucket are less than the
 -- gap apart, so a session never splits inside a bucket, and the gap between two neighbouring buckets is the
 -- one between the last event of the first and the first event of the second: sessionizing the buckets gives
--- exactly the sessions of the events. The window sorts then order ~3.6M buckets instead of 16.7M events at 1M
--- persons (10.6 -> 5.2 s).
+-- exactly the sessions of the events. The window sorts then order the buckets, several times fewer than the
+-- events.
 buckets as (
     select
         device_key,

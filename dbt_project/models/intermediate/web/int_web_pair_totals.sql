@@ -1,7 +1,7 @@
 {#- Lifetime web activity per identifier pair (anonymous_id, user_id): first and last event, events, browse
     events, product views, searches, and the node the pair is attributed by (web_node_key). The identity
-    graph reads the pairs; the lifetime web features add the totals up per person (1.5M pairs at 1M persons
-    instead of 10.6M daily counts). Incremental: a run recomputes the pairs with counts in the partitions from
+    graph reads the pairs; the lifetime web features add the totals up per person (a fraction of the rows of
+    the daily counts). Incremental: a run recomputes the pairs with counts in the partitions from
     the latest cutoff on, from their stored settled part (settled_*: the totals before settled_before) and
     those partitions' counts only (web_totals_recompute_prehook). -#}
 {%- set pair_key = web_pair_key('anonymous_id', 'user_id') %}

@@ -1,6 +1,5 @@
 {#- One row per CRM contact: the latest valid version (by updated_at, then delivery order).
-    Incremental on DuckDB (a table, so its eight readers no longer rank every contact line each: 0.1-0.3 s a
-    read at 1M persons): a run re-ranks the customers with lines loaded after the latest version it holds
+    Incremental on DuckDB (a table, so its eight readers do not each rank every contact line): a run re-ranks the customers with lines loaded after the latest version it holds
     (loaded_at watermark), and those whose current version came from a file loaded again since (a re-delivery
     may no longer hold it, so an older version wins, or none: the contact is gone). -#}
 {{ config(

@@ -3,7 +3,7 @@
     file it read (so a re-delivered, shorter file leaves no stale lines). -#}
 {%- set landing_source = source('web', 'events') -%}{#- lineage: the files; landing_files lists them from the ledger -#}
 {%- set ledger = source('landing', 'file_ledger') -%}
-{#- event_id is stored uncompressed (macros/storage.sql): 20M random ids are written in 0.7 instead of 2.2 s -#}
+{#- event_id is stored uncompressed (macros/storage.sql): random ids compress little for much work -#}
 {{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns',
           uncompressed_columns=['event_id']) }}
 
@@ -73,7 +73,7 @@ checked as (
 )
 
 -- the raw text is kept only for rejected lines (the quarantine needs it; good lines live on parsed). A line
--- is keyed by (source_file, line_no): a stored 'file:line' string key cost 30 % of writing the 20M lines.
+-- is keyed by (source_file, line_no): no stored 'file:line' string key, a large share of writing the lines.
 select
     {{ star_exclude(['line', 'is_json', 'event_at_raw', 'has_repeated_key']) }},
     case when reject_reason is not null then line end as line,

@@ -1,0 +1,391 @@
+"""The quality gate: Great Expectations suites on frames DuckDB computes from the warehouse.
+
+* Each suite runs once, through its own GX `ValidationDefinition` and `Checkpoint`, on one pandas frame:
+  the rows of a staging relation loaded since its suite last passed (a `loaded_at` column: the day's
+  delivery, not 20M events again), the profile mart's columns the suite reads, or a one-row frame of
+  whole-table metrics (row count and mean against the last good run, days after as_of_date). GX evaluates
+  `mostly`, counts and samples; column-set expectations run on a zero-row frame with every column.
+* Failing rows are named from GX's own sample of failing row positions (`partial_unexpected_index_list`).
+* Evidence: per-suite result JSON and a data-docs site under `<runs_dir>/<run_id>/validation/`, one row per
+  suite in `quality.data_quality_runs` (no row values: it is published), the raw failures in
+  `quality.data_quality_samples` (warehouse only), and a baseline of every passing run.
+* dbt owns the warehouse's key, relationship and model rules (YAML tests, enforced contracts); the gate
+  guards what is published: value bounds and sets, completeness, drift against the last good run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import great_expectations as gx
+import pandas as pd
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context.types.base import ProgressBarsConfig
+
+from expectations import (
+    PROFILE_KEY,
+    PROFILE_TABLE,
+    ROW_IDS,
+    ROW_SUITES,
+    ProfileBaseline,
+    dim_user_profile_keys_suite,
+    dim_user_profile_metrics_suite,
+)
+from segwarehouse.core.sql import ident
+from segwarehouse.quality import schema as qs
+from segwarehouse.quality.results import (
+    ExpectationOutcome,
+    GateResult,
+    QualityGateFailed,
+    SuiteOutcome,
+    distinct,
+    jsonable,
+    short,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TABLES: tuple[str, ...] = (
+    "stg_crm__contacts", "stg_web__events", "stg_shop__orders", "stg_shop__order_items", PROFILE_TABLE)
+DEFAULT_TOLERANCE = 0.2
+# deployments tune the drift bounds without code changes (the DAG calls validate_warehouse with defaults)
+TOLERANCE_ENV = "SEGWAREHOUSE_GATE_TOLERANCE"
+MEAN_TOLERANCE_ENV = "SEGWAREHOUSE_GATE_MEAN_TOLERANCE"
+LOAD_COLUMN = "loaded_at"  # tables with it are validated load by load
+_SAMPLE = 20  # failing values and rows GX samples per expectation
+_SHAPE = frozenset({"expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list",
+                    "expect_table_column_count_to_equal", "expect_table_column_count_to_be_between"})
+
+
+def validate_warehouse(
+    warehouse_path: str | Path,
+    run_id: str,
+    runs_dir: str | Path,
+    *,
+    tables: Sequence[str] = DEFAULT_TABLES,
+    tolerance: float | None = None,
+    mean_tolerance: float | None = None,
+    schema: str = "main",
+    raise_on_failure: bool = True,
+) -> GateResult:
+    """Validate `tables` of the warehouse with their GX suites; raise `QualityGateFailed` on any failure.
+
+    `tolerance` bounds the profile's row count against the last good run (0.2 = +-20 %),
+    `mean_tolerance` the mean of `monetary` (defaults to `tolerance`); when not given they come from
+    $SEGWAREHOUSE_GATE_TOLERANCE / $SEGWAREHOUSE_GATE_MEAN_TOLERANCE, else `DEFAULT_TOLERANCE`.
+    Opens the warehouse read-write: run it in the single-writer slot, after dbt.
+    """
+    tolerance, mean_tolerance = resolve_tolerances(tolerance, mean_tolerance)
+    unknown = [t for t in tables if t not in ROW_SUITES]
+    if unknown:
+        raise ValueError(f"no suite for table(s) {unknown}; known: {sorted(ROW_SUITES)}")
+    started = time.perf_counter()
+    validation_dir = Path(runs_dir).resolve() / run_id / "validation"
+    validation_dir.mkdir(parents=True, exist_ok=True)
+    context = _context(validation_dir / "data_docs")
+    source = context.data_sources.add_pandas("warehouse")
+    outcomes: list[SuiteOutcome] = []
+    baseline_stats: dict[str, Any] | None = None
+
+    def run(suite: gx.ExpectationSuite, table: str, frame: pd.DataFrame, shape: pd.DataFrame | None = None,
+            row_ids: tuple[str, ...] = ()) -> SuiteOutcome:
+        return _run_suite(context, source, suite, table, frame, shape, row_ids, run_id, validation_dir)
+
+    with duckdb.connect(str(warehouse_path)) as con:
+        qs.ensure_tables(con)
+        for table in tables:
+            suite = ROW_SUITES[table]()
+            columns = _columns(con, schema, table)
+            if not columns:
+                outcomes.append(_missing_table(table, suite.name, validation_dir))
+                continue
+            relation = f"{ident(schema)}.{ident(table)}"
+            row_ids = tuple(c for c in ROW_IDS.get(table, ()) if c in columns)
+            since, through = _load_scope(con, relation, table, suite.name, columns, run_id)
+            rows = relation if since is None else (
+                f"(select * from {relation} where {LOAD_COLUMN} > timestamp '{since.isoformat(sep=' ')}')")
+            read = [c for c in columns if c in _referenced(suite) | set(row_ids)]
+            frame = _frame(con, f"select {', '.join(map(ident, read)) or '1 as _'} from {rows}")
+            shape = _frame(con, f"select * from {relation} limit 0")
+            outcomes.append(replace(run(suite, table, frame, shape, row_ids),
+                                    validated_from=since, validated_through=through))
+            if table == PROFILE_TABLE:  # the published mart: its key and whole-table figures too
+                keys = frame[[PROFILE_KEY]] if PROFILE_KEY in frame else pd.DataFrame({PROFILE_KEY: []})
+                outcomes.append(run(dim_user_profile_keys_suite(), table, keys))
+                metrics = _profile_metrics(con, relation, set(columns))
+                metrics_suite = dim_user_profile_metrics_suite(
+                    _latest_baseline(con, run_id), tolerance=tolerance, mean_tolerance=mean_tolerance,
+                    future_tolerance_days=_future_tolerance_days())
+                outcomes.append(run(metrics_suite, table, metrics[["row_count", "monetary_mean", "days_after_as_of"]]))
+                baseline_stats = metrics.iloc[0].to_dict()
+        success = all(o.success for o in outcomes)
+        _record_runs(con, run_id, outcomes)
+        recorded = success and baseline_stats is not None
+        if recorded:
+            _record_baseline(con, run_id, schema, baseline_stats)
+
+    result = GateResult(run_id, success, tuple(outcomes), validation_dir, _build_docs(context), recorded,
+                        time.perf_counter() - started)
+    (validation_dir / "gate_result.json").write_text(json.dumps(_summary(result), indent=2))
+    log.info("quality gate run %s: success=%s in %.2fs", run_id, success, result.duration_s)
+    if not success and raise_on_failure:
+        raise QualityGateFailed(result)
+    return result
+
+
+# --- GX ------------------------------------------------------------------------------------------
+
+
+def _context(docs_dir: Path) -> Any:
+    """An ephemeral GX context whose data-docs site is the run's folder."""
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    for name, site in dict(context.get_config().data_docs_sites or {}).items():
+        context.delete_data_docs_site(name)  # the default site is a throw-away temp folder: remove it too
+        default_dir = Path(site.get("store_backend", {}).get("base_directory", ""))
+        if default_dir.is_absolute() and default_dir.is_dir() and not any(default_dir.iterdir()):
+            default_dir.rmdir()
+    context.add_data_docs_site("run_site", {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    return context
+
+
+def _build_docs(context: Any) -> Path | None:
+    try:
+        url = context.build_data_docs(site_names=["run_site"]).get("run_site")
+    except Exception:  # docs are evidence, not the verdict: never let rendering hide the gate's answer
+        log.exception("building data docs failed")
+        return None
+    return Path(url.removeprefix("file://")) if url else None
+
+
+def _run_suite(context: Any, source: Any, suite: gx.ExpectationSuite, table: str, frame: pd.DataFrame,
+               shape: pd.DataFrame | None, row_ids: tuple[str, ...], run_id: str,
+               validation_dir: Path) -> SuiteOutcome:
+    """Validate `frame` (and the column-set expectations on `shape`) with one checkpoint each."""
+    started_at = datetime.now(UTC)
+    t0 = time.perf_counter()
+    parts = [(suite.name, [e for e in suite.expectations if e.expectation_type not in _SHAPE], frame)]
+    if shape is not None:
+        parts.append((f"{suite.name}__shape", [e for e in suite.expectations if e.expectation_type in _SHAPE], shape))
+    results, expectations = [], []
+    for name, part, data in parts:
+        if not part:
+            continue
+        asset = source.add_dataframe_asset(name.removesuffix("_suite"))
+        validation = context.validation_definitions.add(gx.ValidationDefinition(
+            name=f"{name}_validation", data=asset.add_batch_definition_whole_dataframe("frame"),
+            suite=context.suites.add(gx.ExpectationSuite(name, expectations=part))))
+        checkpoint = context.checkpoints.add(gx.Checkpoint(
+            name=f"{name}_checkpoint", validation_definitions=[validation],
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": _SAMPLE}))
+        run = checkpoint.run(batch_parameters={"dataframe": data},
+                             run_id=RunIdentifier(run_name=run_id, run_time=started_at))
+        for result in run.run_results.values():
+            results.append(result.to_json_dict())
+            expectations += [_outcome(table, suite.name, r, data, row_ids) for r in results[-1]["results"]]
+    outcome = SuiteOutcome(suite.name, table, all(e.success for e in expectations), tuple(expectations),
+                           len(frame), started_at, time.perf_counter() - t0, validation_dir / f"{suite.name}.json")
+    outcome.result_path.write_text(json.dumps({
+        "run_id": run_id, "suite": suite.name, "table": table, "success": outcome.success, "n_rows": len(frame),
+        "started_at": started_at.isoformat(), "duration_s": outcome.duration_s,
+        "expectations": [e.to_dict() for e in expectations], "failed_summary": outcome.failed_summary,
+        "gx_results": results}, indent=2, default=str))
+    return outcome
+
+
+def _outcome(table: str, suite: str, result: dict[str, Any], frame: pd.DataFrame,
+             row_ids: tuple[str, ...]) -> ExpectationOutcome:
+    """An ExpectationOutcome from one GX result; failing rows looked up from GX's sampled row positions."""
+    config, stats = result["expectation_config"], result.get("result") or {}
+    kwargs = {k: v for k, v in config["kwargs"].items() if k not in ("batch_id", "column")}
+    unexpected = stats.get("unexpected_count")
+    if unexpected is not None:
+        sample = stats.get("partial_unexpected_list") or []
+        observed = sample[0] if stats.get("element_count") == 1 and len(sample) == 1 else distinct(sample)
+        labels = [i for i in stats.get("partial_unexpected_index_list") or [] if i in frame.index]
+        rows = jsonable(frame.loc[labels, list(row_ids)].to_dict("records")) if row_ids and labels else []
+    else:
+        observed, rows = stats.get("observed_value"), []
+        mismatched = (stats.get("details") or {}).get("mismatched")
+        if mismatched:  # column-set checks: say what is missing, not the whole column list
+            observed = {k: v for k, v in mismatched.items() if v}
+        if not result["success"] and observed is None:
+            observed = _exception_message(result)
+    return ExpectationOutcome(
+        table=table, suite=suite, expectation_type=config["type"], column=config["kwargs"].get("column"),
+        success=bool(result["success"]), kwargs=kwargs, observed=observed, unexpected_count=unexpected,
+        element_count=stats.get("element_count") if unexpected is not None else None,
+        meta=config.get("meta") or {},
+        failing_rows=tuple(" ".join(f"{k}={short(v, 80)}" for k, v in r.items()) for r in rows),
+        failing_row_ids=tuple(tuple(r.items()) for r in rows),
+        values_are_data=bool(row_ids) and unexpected is not None)
+
+
+def _referenced(suite: gx.ExpectationSuite) -> set[str]:
+    """Columns the suite's row-level expectations read (columns and row-condition columns)."""
+    found: set[str] = set()
+    for e in suite.expectations:
+        kwargs = e.configuration.kwargs
+        for key in ("column", "column_A", "column_B", "column_list"):
+            value = kwargs.get(key)
+            found.update([value] if isinstance(value, str) else value or [])
+        found.update(re.findall(r'"name":\s*"([^"]+)"', json.dumps(kwargs.get("row_condition"), default=str)))
+    return found
+
+
+def _exception_message(result: dict[str, Any]) -> str | None:
+    """GX reports a failed metric (e.g. a missing column) as exception_info instead of a result."""
+    info = result.get("exception_info") or {}
+    for candidate in [info] if "exception_message" in info else list(info.values()):
+        if isinstance(candidate, dict) and candidate.get("exception_message"):
+            return "error: " + str(candidate["exception_message"]).strip().splitlines()[-1]
+    return None
+
+
+def _missing_table(table: str, suite: str, validation_dir: Path) -> SuiteOutcome:
+    outcome = ExpectationOutcome(table, suite, "table_exists", None, False, {}, "relation not found")
+    path = validation_dir / f"{suite}.json"
+    path.write_text(json.dumps({"suite": suite, "table": table, "success": False, "expectations": [outcome.to_dict()]}))
+    return SuiteOutcome(suite, table, False, (outcome,), 0, datetime.now(UTC), 0.0, path)
+
+
+# --- DuckDB side ---------------------------------------------------------------------------------
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position", [schema, table]).fetchall()]
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """A query as a DataFrame through Arrow (strings stay Arrow-backed: no Python objects in between)."""
+    return con.sql(sql).to_arrow_table().to_pandas()
+
+
+def _load_scope(con: duckdb.DuckDBPyConnection, relation: str, table: str, suite: str, columns: list[str],
+                run_id: str) -> tuple[datetime | None, datetime | None]:
+    """(validated_from, validated_through) for an append-only table: the rows loaded after its suite's last
+    passing validation; (None, ...) = every row (first run, empty or rebuilt table, no load column)."""
+    if LOAD_COLUMN not in columns:
+        return None, None
+    through = con.execute(f"select max({ident(LOAD_COLUMN)}) from {relation}").fetchall()[0][0]
+    since = con.execute(f"select max(validated_through) from {qs.RUNS} where table_name = ? and suite = ? "
+                        "and success and run_id <> ?", [table, suite, run_id]).fetchall()[0][0]
+    if since is None or through is None or since > through:
+        return None, through
+    return since, through
+
+
+def _profile_metrics(con: duckdb.DuckDBPyConnection, relation: str, columns: set[str]) -> pd.DataFrame:
+    monetary = "monetary" if "monetary" in columns else "null::double"
+    key = PROFILE_KEY if PROFILE_KEY in columns else "null"
+    facts = [c for c in ("last_seen_at", "signup_at") if c in columns]
+    after = (f"max(date_diff('day', as_of_date, cast(greatest({', '.join(facts)}) as date)))"
+             if facts and "as_of_date" in columns else "null::bigint")
+    return con.execute(f"""
+        select count(*) as row_count, avg({monetary})::double as monetary_mean,
+               stddev_samp({monetary})::double as monetary_stddev, count(distinct {key}) as distinct_person_ids,
+               {after} as days_after_as_of
+        from {relation}""").df()
+
+
+def _future_tolerance_days() -> int:
+    """The dbt var future_tolerance_days as the project declares it."""
+    from segwarehouse.core.paths import get_paths
+    from segwarehouse.warehouse.dbt_vars import project_var
+
+    return int(project_var(get_paths(), "future_tolerance_days"))
+
+
+def _record_runs(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[SuiteOutcome]) -> None:
+    """The run's rows (a re-run of the same run_id replaces them) and its raw failure samples."""
+    samples = [[run_id, o.suite, o.table, e.expectation_type, e.column, e.describe("full")]
+               for o in outcomes for e in o.failures if e.values_are_data or e.failing_rows]
+    con.execute("begin transaction")
+    try:
+        for table in (qs.RUNS, qs.SAMPLES):
+            con.execute(f"delete from {table} where run_id = ?", [run_id])
+        con.executemany(f"""insert into {qs.RUNS} (run_id, suite, success, n_expectations, n_failed,
+                failed_summary, started_at, duration_s, result_path, table_name, n_rows, validated_from,
+                validated_through) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [[run_id, o.suite, o.success, len(o.expectations), len(o.failures), o.failed_summary or None,
+              o.started_at, o.duration_s, str(o.result_path), o.table, o.n_rows, o.validated_from,
+              o.validated_through] for o in outcomes])
+        if samples:
+            con.executemany(f"insert into {qs.SAMPLES} values (?, ?, ?, ?, ?, ?)", samples)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
+def _latest_baseline(con: duckdb.DuckDBPyConnection, run_id: str) -> ProfileBaseline | None:
+    rows = con.execute(f"select run_id, row_count, monetary_mean from {qs.BASELINES} where table_name = ? "
+                       "and run_id <> ? order by recorded_at desc limit 1", [PROFILE_TABLE, run_id]).fetchall()
+    return ProfileBaseline(rows[0][0], int(rows[0][1]), float(rows[0][2] or 0.0)) if rows else None
+
+
+def _record_baseline(con: duckdb.DuckDBPyConnection, run_id: str, schema: str, stats: dict[str, Any]) -> None:
+    con.execute(f"delete from {qs.BASELINES} where run_id = ?", [run_id])
+    con.execute(f"insert into {qs.BASELINES} values (?, ?, ?, ?, ?, ?, ?, ?)", [
+        run_id, PROFILE_TABLE, schema, datetime.now(UTC), int(stats["row_count"]), _number(stats["monetary_mean"]),
+        _number(stats["monetary_stddev"]), int(stats["distinct_person_ids"])])
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def resolve_tolerances(tolerance: float | None = None, mean_tolerance: float | None = None) -> tuple[float, float]:
+    """Drift tolerances: explicit arguments, else the environment, else DEFAULT_TOLERANCE (mean = row count)."""
+    if tolerance is None:
+        tolerance = _env_fraction(TOLERANCE_ENV, DEFAULT_TOLERANCE)
+    if mean_tolerance is None:
+        mean_tolerance = _env_fraction(MEAN_TOLERANCE_ENV, tolerance)
+    for name, value in (("tolerance", tolerance), ("mean_tolerance", mean_tolerance)):
+        if not value >= 0:  # also rejects NaN
+            raise ValueError(f"{name} must be a fraction >= 0 (0.2 = +-20 %), got {value!r}")
+    return tolerance, mean_tolerance
+
+
+def _env_fraction(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"${name} must be a number such as 0.2, got {raw!r}") from None
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _summary(result: GateResult) -> dict[str, Any]:
+    return {
+        "run_id": result.run_id, "success": result.success, "duration_s": result.duration_s,
+        "baseline_recorded": result.baseline_recorded,
+        "data_docs_index": str(result.data_docs_index) if result.data_docs_index else None,
+        "suites": [{"suite": s.suite, "table": s.table, "success": s.success, "n_rows": s.n_rows,
+                    "validated_from": s.validated_from.isoformat() if s.validated_from else None,
+                    "validated_through": s.validated_through.isoformat() if s.validated_through else None,
+                    "n_expectations": len(s.expectations), "n_failed": len(s.failures), "duration_s": s.duration_s,
+                    "result_path": str(s.result_path)} for s in result.suites],
+        "failures": [f.describe() for f in result.failures],
+    }
