@@ -125,7 +125,7 @@ def validate_warehouse(
                 outcomes.append(run(dim_user_profile_keys_suite(), table, keys))
                 metrics = _profile_metrics(con, relation, set(columns))
                 metrics_suite = dim_user_profile_metrics_suite(
-                    _latest_baseline(con, run_id), tolerance=tolerance, mean_tolerance=mean_tolerance,
+                    _latest_baseline(con, run_id, metrics.iloc[0]["as_of_date"]), tolerance=tolerance, mean_tolerance=mean_tolerance,
                     future_tolerance_days=_future_tolerance_days())
                 outcomes.append(run(metrics_suite, table, metrics[["row_count", "monetary_mean", "days_after_as_of"]]))
                 baseline_stats = metrics.iloc[0].to_dict()
@@ -301,7 +301,7 @@ def _profile_metrics(con: duckdb.DuckDBPyConnection, relation: str, columns: set
     return con.execute(f"""
         select count(*) as row_count, avg({monetary})::double as monetary_mean,
                stddev_samp({monetary})::double as monetary_stddev, count(distinct {key}) as distinct_person_ids,
-               {after} as days_after_as_of
+               {after} as days_after_as_of, {"max(as_of_date)" if "as_of_date" in columns else "null::date"} as as_of_date
         from {relation}""").df()
 
 
@@ -335,17 +335,25 @@ def _record_runs(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[Sui
         raise
 
 
-def _latest_baseline(con: duckdb.DuckDBPyConnection, run_id: str) -> ProfileBaseline | None:
-    rows = con.execute(f"select run_id, row_count, monetary_mean from {qs.BASELINES} where table_name = ? "
-                       "and run_id <> ? order by recorded_at desc limit 1", [PROFILE_TABLE, run_id]).fetchall()
+def _latest_baseline(con: duckdb.DuckDBPyConnection, run_id: str, as_of: Any) -> ProfileBaseline | None:
+    """The last good run of a day up to `as_of`: a re-run of an older day compares with the days before it,
+    not with a later day's profiles (baselines without a day, from older versions, count as the earliest)."""
+    as_of = None if pd.isna(as_of) else pd.Timestamp(as_of).date()
+    rows = con.execute(f"""select run_id, row_count, monetary_mean from {qs.BASELINES}
+                           where table_name = ? and run_id <> ? and (as_of_date <= ? or as_of_date is null or ? is null)
+                           order by as_of_date desc nulls last, recorded_at desc limit 1""",
+                       [PROFILE_TABLE, run_id, as_of, as_of]).fetchall()
     return ProfileBaseline(rows[0][0], int(rows[0][1]), float(rows[0][2] or 0.0)) if rows else None
 
 
 def _record_baseline(con: duckdb.DuckDBPyConnection, run_id: str, schema: str, stats: dict[str, Any]) -> None:
     con.execute(f"delete from {qs.BASELINES} where run_id = ?", [run_id])
-    con.execute(f"insert into {qs.BASELINES} values (?, ?, ?, ?, ?, ?, ?, ?)", [
+    as_of = None if pd.isna(stats.get("as_of_date")) else pd.Timestamp(stats["as_of_date"]).date()
+    con.execute(f"insert into {qs.BASELINES} by name select ? as run_id, ? as table_name, ? as schema_name, "
+                "? as recorded_at, ? as row_count, ? as monetary_mean, ? as monetary_stddev, "
+                "? as distinct_person_ids, ? as as_of_date", [
         run_id, PROFILE_TABLE, schema, datetime.now(UTC), int(stats["row_count"]), _number(stats["monetary_mean"]),
-        _number(stats["monetary_stddev"]), int(stats["distinct_person_ids"])])
+        _number(stats["monetary_stddev"]), int(stats["distinct_person_ids"]), as_of])
 
 
 # --- small helpers -------------------------------------------------------------------------------

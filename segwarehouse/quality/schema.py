@@ -23,7 +23,7 @@ TABLES: dict[str, str] = {
     "profile_baselines": """
         run_id varchar not null, table_name varchar not null, schema_name varchar not null,
         recorded_at timestamptz not null, row_count bigint not null, monetary_mean double, monetary_stddev double,
-        distinct_person_ids bigint""",
+        distinct_person_ids bigint, as_of_date date""",
 }
 
 
