@@ -254,6 +254,9 @@ def bench(persons: int, work: Path, seconds: float, rate: float, clients: int, w
     build_warehouse(paths.warehouse, persons)
     built = time.perf_counter() - t0
     from segwarehouse.pipeline import publish_serving
+    from segwarehouse.serving.validated import snapshot_profiles
+
+    snapshot_profiles(paths.warehouse)  # as a passing gate's publish leaves it
 
     t0 = time.perf_counter()
     published = publish_serving(paths)

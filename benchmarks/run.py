@@ -137,6 +137,7 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
     persons = _rows(warehouse, "main.dim_user_profile")
     stage("GE gate", ["gate", "--date", end.isoformat(), "--run-id", "bench_gate"], rows=persons, repeated=True,
           restore=True)
+    stage("publish validated profiles", ["publish"], rows=persons)  # the snapshot training and scoring read
     stage("train (k selection on a sample)", ["train", "--run-id", "bench_train"], rows=persons, repeated=True,
           restore=True)
     # scoring replaces its run's rows, the report and the published copy are rewritten: no restore needed

@@ -38,7 +38,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class InputConfig:
-    relation: str = "dim_user_profile"  # table/view dbt writes; `schema.table` or `db.schema.table`
+    relation: str = "validated.dim_user_profile"  # gate-passed snapshot (serving.validated); `[db.]schema.table`
     id_column: str = "person_id"
     output_schema: str = "segments"
 

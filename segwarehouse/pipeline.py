@@ -14,12 +14,9 @@ from segwarehouse.core.paths import Paths, get_paths, run_folder_name
 
 log = logging.getLogger(__name__)
 
-# the Airflow pool every task that writes the warehouse runs in: one slot, DuckDB allows a single writer
-WRITER_POOL = "duckdb_writer"
-
-# what the serving file BI reads contains (tables missing from the warehouse are skipped)
+# what the serving file BI reads contains (tables missing from the warehouse are skipped); the profiles go out
+# from the validated snapshot, pseudonymized (segwarehouse.serving.contract)
 SERVING_TABLES = [
-    "main.dim_user_profile",
     "main.identity_graph_health",
     "main.int_source_load_audit",
     "quality.data_quality_runs",
@@ -41,6 +38,16 @@ SERVING_TABLES = [
 ]
 
 
+class NoChampion(RuntimeError):
+    """No champion model, even after training the first one: its promotion gates rejected it."""
+
+
+def _lock(what: str, paths: Paths):
+    from segwarehouse.core.writer_lock import writer_lock
+
+    return writer_lock(what, paths)
+
+
 def _day(ds: str | date | None) -> date:
     if ds is None:
         raise ValueError("a run date (YYYY-MM-DD) is required")
@@ -59,7 +66,9 @@ def build_warehouse(ds: str | date | None, paths: Paths | None = None, *, full_r
     """`dbt build` of the warehouse as of the run date, all layers or one (segwarehouse.warehouse.build)."""
     from segwarehouse.warehouse.build import build
 
-    return build(_day(ds), paths or get_paths(), full_refresh=full_refresh, layer=layer)
+    paths = paths or get_paths()
+    with _lock(f"build {_day(ds)}", paths):
+        return build(_day(ds), paths, full_refresh=full_refresh, layer=layer)
 
 
 def validate_profiles(ds: str | date | None, run_id: str | None, paths: Paths | None = None) -> dict:
@@ -68,34 +77,79 @@ def validate_profiles(ds: str | date | None, run_id: str | None, paths: Paths | 
 
     paths = paths or get_paths()
     name = run_folder_name(run_id, f"warehouse_{_day(ds)}")
-    gate = validate_warehouse(paths.warehouse, name, paths.runs)
+    with _lock(f"gate {name}", paths):
+        gate = validate_warehouse(paths.warehouse, name, paths.runs)
     return {"run": name, "success": gate.success, "suites": {s.suite: s.success for s in gate.suites},
             "n_expectations": sum(len(s.expectations) for s in gate.suites), "seconds": round(gate.duration_s, 2),
             "evidence": str(gate.validation_dir)}
 
 
 def publish_serving(paths: Paths | None = None) -> dict:
-    """Atomically replace the serving file with the current validated tables (see SERVING_TABLES).
+    """Atomically replace the serving file with the validated profile snapshot and the tables of SERVING_TABLES.
 
-    The profile mart goes out pseudonymized only (`main.user_profile_public`, keyed HMAC of its PII
-    columns; needs SEGWAREHOUSE_PII_KEY), with the BI views of `segwarehouse.serving.contract` and their Parquet
-    exports (docs/bi.md).
+    The profiles go out pseudonymized only (`main.user_profile_public`, keyed HMAC of their PII columns; needs
+    SEGWAREHOUSE_PII_KEY), with the BI views of `segwarehouse.serving.contract` and their Parquet exports
+    (docs/bi.md). New profiles reach the snapshot only through `publish_profiles`.
     """
     import duckdb
 
-    from segwarehouse.serving.contract import PROFILE_SOURCE, publish_serving_contract
+    from segwarehouse.serving.contract import publish_serving_contract
 
     paths = paths or get_paths()
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        present = {f"{s}.{t}" for s, t in con.execute(
-            "select table_schema, table_name from information_schema.tables").fetchall()}
-    tables = [t for t in SERVING_TABLES if t in present and t != PROFILE_SOURCE]
-    return publish_serving_contract(paths, tables).as_dict()
+    with _lock("publish", paths):
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            present = {f"{s}.{t}" for s, t in con.execute(
+                "select table_schema, table_name from information_schema.tables").fetchall()}
+        return publish_serving_contract(paths, [t for t in SERVING_TABLES if t in present]).as_dict()
 
 
-def publish_profiles(ds: str | date | None, run_id: str | None, paths: Paths | None = None) -> dict:
-    """Publish after a passing gate (the task only runs when the gate task succeeded)."""
-    return publish_serving(paths)
+def publish_profiles(ds: str | date | None, run_id: str | None, paths: Paths | None = None, *,
+                     republish_older: bool = False) -> dict:
+    """Promote the live profile mart (its gate passed) to the validated snapshot and publish it.
+
+    The served as_of_date never goes backwards: a warehouse built for an older day than the one served is not
+    published unless `republish_older`; the result says so (`published: False`) and the log says why.
+    """
+    import duckdb
+
+    from segwarehouse.serving import validated
+
+    paths = paths or get_paths()
+    with _lock(f"publish profiles {run_id or ''}".strip(), paths):
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            day = con.execute(f"select max(as_of_date) from {validated.LIVE_PROFILE}").fetchall()[0][0]
+        served = validated.served_as_of(paths.serving)
+        if served is not None and day is not None and day < served and not republish_older:
+            log.warning("built and validated %s but not published: serving already holds %s (re-run with "
+                        "republish_older to publish an older day over a newer one)", day, served)
+            return {"as_of_date": str(day), "published": False, "served": str(served)}
+        snapshot = validated.snapshot_profiles(paths.warehouse)
+        return {"as_of_date": str(day), "published": True, "snapshot": snapshot, **publish_serving(paths)}
+
+
+def previous_run_finished(previous) -> bool:
+    """Whether the previous day's DAG run (None for the first) has finished, whatever its outcome; logs the wait.
+
+    A failed day does not block later days: it is re-run on its own (docs/scheduling.md)."""
+    if previous is None or previous.state not in ("queued", "running"):
+        return True
+    log.info("waiting for the run of the previous day to finish: %s (%s)", previous.run_id, previous.state)
+    return False
+
+
+def run_day(ds: str | date | None, run_id: str | None, paths: Paths | None = None, *,
+            republish_older: bool = False) -> dict:
+    """A delivery day's build -> gate -> publish as one critical section under the warehouse writer lock:
+    no scoring, retraining, erasure or other day interleaves with it, so what is published is what was gated."""
+    from segwarehouse.warehouse.build import DBT_LAYERS
+
+    paths = paths or get_paths()
+    with _lock(f"warehouse day {_day(ds)} {run_id or ''}".strip(), paths):
+        layers = {layer: build_warehouse(ds, paths, layer=layer) for layer in DBT_LAYERS}
+        gate = validate_profiles(ds, run_id, paths)
+        published = publish_profiles(ds, run_id, paths, republish_older=republish_older)
+    return {"as_of_date": str(_day(ds)), "layers": {k: v.get("seconds") for k, v in layers.items()},
+            "full_refresh": any(v.get("full_refresh") for v in layers.values()), "gate": gate, **published}
 
 
 def retrain_segments(run_id: str | None, paths: Paths | None = None, config: str | Path | None = None) -> dict:
@@ -107,7 +161,9 @@ def retrain_segments(run_id: str | None, paths: Paths | None = None, config: str
 
     from ml.train import train_from_warehouse
 
-    return train_from_warehouse(run_folder_name(run_id, "retrain"), config=cfg, paths=paths or get_paths())
+    paths = paths or get_paths()
+    with _lock(f"retrain {run_id or ''}".strip(), paths):
+        return train_from_warehouse(run_folder_name(run_id, "retrain"), config=cfg, paths=paths)
 
 
 def score_segments(run_id: str | None, paths: Paths | None = None, config: str | Path | None = None) -> dict:
@@ -119,22 +175,62 @@ def score_segments(run_id: str | None, paths: Paths | None = None, config: str |
 
     from ml.score import score_from_warehouse
 
-    return score_from_warehouse(run_folder_name(run_id, "score"), config=cfg, paths=paths or get_paths())
+    paths = paths or get_paths()
+    with _lock(f"score {run_id or ''}".strip(), paths):
+        return score_from_warehouse(run_folder_name(run_id, "score"), config=cfg, paths=paths)
+
+
+def has_champion(paths: Paths) -> bool:
+    """Whether the registry names a champion model (False on a fresh deploy)."""
+    import duckdb
+
+    from ml.registry import CHAMPION, get_alias
+
+    if not paths.warehouse.exists():
+        return False
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        found = con.execute("select count(*) from information_schema.tables where table_schema = 'segments' "
+                            "and table_name = 'model_aliases'").fetchall()[0][0]
+        return bool(found) and get_alias(con, "segments", CHAMPION) is not None
+
+
+def score_and_publish(run_id: str | None, paths: Paths | None = None) -> dict:
+    """Score the validated profiles with the champion, refresh the experiments and publish, as one critical
+    section (served profiles and segments always come from the same day). A fresh deploy without a champion
+    trains the first one; raises NoChampion when its promotion gates reject it."""
+    paths = paths or get_paths()
+    with _lock(f"score and publish {run_id or ''}".strip(), paths):
+        trained = None
+        if not has_champion(paths):
+            log.warning("no champion model yet (fresh deploy): training the first one before scoring")
+            trained = retrain_segments(run_id, paths)
+            if not has_champion(paths):
+                raise NoChampion(f"no champion model: the first model trained was not promoted "
+                                 f"({trained.get('status')}: {trained.get('reasons')}); scoring waits until "
+                                 "segments_retrain promotes one")
+        scored = score_segments(run_id, paths)
+        experiments = refresh_experiments(run_id, paths)
+        published = publish_serving(paths)
+    return {**scored, "trained_first": trained is not None, "experiments": experiments, "published": published}
 
 
 def report_segments(run_id: str | None, paths: Paths | None = None) -> dict:
-    """Write the HTML segment report of the scoring run `run_id` (read-only; its own task, so a report
-    problem never fails or delays the scoring)."""
+    """Write the HTML segment report of the scoring run `run_id` (reads the warehouse, so it queues behind
+    its writers; its own task, so a report problem never fails or delays the scoring)."""
     from ml.report import write_report
 
-    return {"report": str(write_report(paths or get_paths(), run_folder_name(run_id, "score")))}
+    paths = paths or get_paths()
+    with _lock(f"report {run_id or ''}".strip(), paths):
+        return {"report": str(write_report(paths, run_folder_name(run_id, "score")))}
 
 
 def refresh_experiments(run_id: str | None, paths: Paths | None = None) -> dict:
     """Assign newly eligible persons to the running experiments and recompute every experiment's results."""
     from segwarehouse.experiments.refresh import refresh_from_warehouse
 
-    return refresh_from_warehouse(run_folder_name(run_id, "experiments"), paths=paths or get_paths())
+    paths = paths or get_paths()
+    with _lock(f"experiments {run_id or ''}".strip(), paths):
+        return refresh_from_warehouse(run_folder_name(run_id, "experiments"), paths=paths)
 
 
 def publish_segments(run_id: str | None, paths: Paths | None = None) -> dict:
@@ -155,5 +251,10 @@ def erase_person(identifier: str, run_id: str | None, paths: Paths | None = None
     def validate(target: Paths, run_name: str) -> bool:
         return validate_warehouse(target.warehouse, run_name, target.runs, raise_on_failure=False).success
 
-    stages = Stages(rebuild=rebuild, validate=validate, publish=publish_serving, purge_serving=remove_persons)
-    return erase(identifier, run_folder_name(run_id, "erasure"), paths or get_paths(), stages)
+    def publish(target: Paths) -> bool:
+        return publish_profiles(None, run_id, target)["published"]
+
+    paths = paths or get_paths()
+    stages = Stages(rebuild=rebuild, validate=validate, publish=publish, purge_serving=remove_persons)
+    with _lock(f"erasure {run_id or ''}".strip(), paths):
+        return erase(identifier, run_folder_name(run_id, "erasure"), paths, stages)

@@ -33,12 +33,15 @@ def isolated_env(monkeypatch, tmp_path) -> Paths:
 
 @pytest.fixture(scope="session")
 def warehouse(landing_zone: Paths) -> Paths:
-    """The landing zone built into a DuckDB warehouse with `dbt seed` + `dbt build` (models and data tests)."""
+    """The landing zone built into a DuckDB warehouse with `dbt seed` + `dbt build` (models and data tests), and
+    the validated profile snapshot a passing gate's publish leaves (what ML and experiments read)."""
+    from segwarehouse.serving.validated import snapshot_profiles
     from segwarehouse.warehouse.dbt import run_dbt
 
     run_dbt(["seed"], paths=landing_zone)
     # data tests as in production; the unit tests run once, in tests/dbt/test_unit_tests.py
     run_dbt(["build", "--exclude-resource-type", "unit_test"], paths=landing_zone)
+    snapshot_profiles(landing_zone.warehouse)
     return landing_zone
 
 

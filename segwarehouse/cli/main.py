@@ -65,7 +65,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
     elif args.command == "gate":
         out = pipeline.validate_profiles(args.date, run_id)
     elif args.command == "publish":
-        out = pipeline.publish_serving()
+        out = pipeline.publish_profiles(None, run_id, republish_older=args.republish_older)
     elif args.command in {"train", "score"}:
         from ml.config import ConfigError
 
@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--full-refresh", action="store_true")
     b.set_defaults(func=cmd_stage)
     for name, text in (("gate", "Great Expectations gate on the warehouse"),
-                       ("publish", "atomically publish validated tables to the serving file"),
+                       ("publish", "promote the gated profiles to the validated snapshot and publish them atomically"),
                        ("train", "train a challenger and promote it if it passes the gates"),
                        ("score", "score everyone with the champion, rule segments, drift"),
                        ("report", "write the HTML segment report of a scoring run (same --run-id)"),
@@ -159,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--run-id")
         if name == "gate":
             sp.add_argument("--date", required=True)
+        if name == "publish":
+            sp.add_argument("--republish-older", action="store_true",
+                            help="publish even when serving holds a later day than the warehouse")
         if name in {"train", "score"}:
             sp.add_argument("--config", help="ML config file (default $SEGWAREHOUSE_ML_CONFIG, else config/ml.yml)")
         sp.set_defaults(func=cmd_stage)

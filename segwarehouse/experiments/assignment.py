@@ -61,9 +61,9 @@ def _arm_sql(experiment: Experiment, bucket_column: str) -> str:
 
 def as_of_date(con: duckdb.DuckDBPyConnection) -> date:
     """The data date of the warehouse: the profiles' as_of_date."""
-    row = con.execute("select max(as_of_date) from main.dim_user_profile").fetchone()
+    row = con.execute("select max(as_of_date) from validated.dim_user_profile").fetchone()
     if not row or row[0] is None:
-        raise ValueError("main.dim_user_profile is empty: build the warehouse before refreshing experiments")
+        raise ValueError("validated.dim_user_profile is empty: no day has been validated and published yet")
     return row[0]
 
 
@@ -81,7 +81,7 @@ def follow_merges(con: duckdb.DuckDBPyConnection, experiment: Experiment, now: d
             from {table} a
             join main.person_id_history h on h.old_person_id = a.person_id and h.change_type = 'merge'
             where a.experiment = $experiment and a.superseded_by is null
-              and a.person_id not in (select person_id from main.dim_user_profile)
+              and a.person_id not in (select person_id from validated.dim_user_profile)
             group by a.person_id""", {"experiment": experiment.name})
         n = con.execute("select count(*) from _moves").fetchone()[0]
         if not n:
@@ -146,7 +146,7 @@ def _eligible_sql(experiment: Experiment, segments_schema: str) -> str:
                case when model.person_id is not null then 'model' else 'rule' end as segment_type,
                coalesce(model.segment_id, rules.segment_id) as segment_id,
                coalesce(model.segment_name, rules.segment_name) as segment_name
-        from main.dim_user_profile p
+        from validated.dim_user_profile p
         left join model on model.person_id = p.person_id
         left join rules on rules.person_id = p.person_id
         where (model.person_id is not null or rules.person_id is not null) {consent}"""

@@ -59,7 +59,7 @@ class Stages:
 
     rebuild: Callable[[Paths, date], object]       # full-refresh build of the warehouse at `paths`
     validate: Callable[[Paths, str], bool]         # quality gate on `paths`; True when it passed
-    publish: Callable[[Paths], object]             # publish the validated warehouse to serving
+    publish: Callable[[Paths], bool]               # publish the validated warehouse; False: declined (older day)
     purge_serving: Callable[[Paths, list[str]], object]  # drop persons from the current serving file
 
 
@@ -173,12 +173,13 @@ def _swap_and_publish(paths: Paths, journal: Journal, stages: Stages, run_name: 
         journal.set_state("swapped")
     journal.discard_work(paths)
     passed = stages.validate(paths, f"{run_name}_gate")
-    if passed:
-        stages.publish(paths)
+    if passed and stages.publish(paths):
         published = "republished"
     else:
         stages.purge_serving(paths, journal.person_ids)
-        published = "person removed from the last published data (the gate did not pass: nothing new published)"
+        published = ("person removed from the last published data (" + (
+            "serving holds a later day than the warehouse rebuilt" if passed else "the gate did not pass")
+            + ": nothing new published)")
     needles = journal.needles
     scrubbed = scrub_text_files(paths.runs, needles)
     # the warehouse and the landing files were searched before the swap (the same files are in place now);

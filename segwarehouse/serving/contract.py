@@ -2,7 +2,8 @@
 
 `publish_serving_contract` is what `segwarehouse.pipeline.publish_serving` calls:
 
-1. **pseudonymize** - `main.dim_user_profile` is read from the warehouse (READ_ONLY) into a private
+1. **pseudonymize** - the validated profile snapshot (`validated.dim_user_profile`, see
+   `segwarehouse.serving.validated`) is read from the warehouse (READ_ONLY) into a private
    staging DuckDB file as `main.user_profile_public`, with every column of `PII_COLUMNS` replaced by
    `<column>_hmac` = keyed HMAC-SHA256 (`segwarehouse.core.pii.pseudonymize`, key from
    `SEGWAREHOUSE_PII_KEY`). The HMAC runs in Python (a DuckDB UDF on the staging connection only), so
@@ -37,10 +38,11 @@ from segwarehouse.experiments import schema as experiments_schema
 from segwarehouse.quality import schema as quality_schema
 from segwarehouse.serving import person_keys
 from segwarehouse.serving.publish import PublishResult, publish, serving_lock
+from segwarehouse.serving.validated import LIVE_PROFILE, VALIDATED_PROFILE
 
 log = logging.getLogger(__name__)
 
-PROFILE_SOURCE = "main.dim_user_profile"      # warehouse mart with raw PII: never copied as is
+PROFILE_SOURCE = VALIDATED_PROFILE            # validated copy of the mart, raw PII: never copied as is
 PUBLIC_PROFILE = "main.user_profile_public"   # its pseudonymized copy in the serving file
 PII_COLUMNS = ("email", "phone", "first_name", "last_name")
 _STAGE_ALIAS = "pii_stage"
@@ -254,7 +256,8 @@ def build_public_profile(warehouse: str | Path, target: str | Path, key: bytes |
             "select column_name from information_schema.columns where table_catalog = 'wh' "
             "and table_schema = ? and table_name = ? order by ordinal_position", [schema, table]).fetchall()]
         if not columns:
-            raise ValueError(f"{warehouse} has no {PROFILE_SOURCE}: build the warehouse before publishing")
+            raise ValueError(f"{warehouse} has no {PROFILE_SOURCE}: no day has passed the quality gate and been "
+                             "published yet (segwarehouse build, or the warehouse_daily DAG)")
         select = ", ".join(f'pii_hmac("{c}") as "{c}_hmac"' if c in PII_COLUMNS else f'"{c}"' for c in columns)
         con.execute(f"create table {PUBLIC_PROFILE} as select {select} from wh.{schema}.{table}")
         con.execute("detach wh")
@@ -298,11 +301,12 @@ def publish_statements(stage: Path, tables: list[str]) -> list[str]:
 def publish_serving_contract(paths: Paths, tables: list[str], *, key: bytes | None = None) -> ServingPublication:
     """Pseudonymize, publish `tables` + the profile + the views atomically, then export the views to Parquet.
 
-    `tables` must not contain `main.dim_user_profile` (raw PII); it is published only as
-    `main.user_profile_public`. Raises if `SEGWAREHOUSE_PII_KEY` is not set (nothing is published then).
+    `tables` must not contain the profile mart or its validated copy (raw PII); the validated copy is published
+    only as `main.user_profile_public`. Raises if `SEGWAREHOUSE_PII_KEY` is not set (nothing is published then).
     """
-    if PROFILE_SOURCE in tables or PROFILE_SOURCE.split(".")[1] in tables:
-        raise ValueError(f"{PROFILE_SOURCE} holds raw PII; it is published only as {PUBLIC_PROFILE}")
+    for raw in (LIVE_PROFILE, VALIDATED_PROFILE):
+        if raw in tables or raw.split(".")[1] in tables:
+            raise ValueError(f"{raw} holds raw PII; it is published only as {PUBLIC_PROFILE}")
     started = time.perf_counter()
     key = key or pii_key()
     serving = Path(paths.serving).resolve()

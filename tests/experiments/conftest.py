@@ -63,6 +63,7 @@ def planted_run(tmp_path_factory) -> PlantedRun:
     from segwarehouse.experiments.refresh import refresh_from_warehouse
     from segwarehouse.pipeline import build_warehouse, publish_serving
     from segwarehouse.serving.contract import parquet_dir
+    from segwarehouse.serving.validated import snapshot_profiles
 
     mp = pytest.MonkeyPatch()
     for key in LOCATION_VARIABLES:
@@ -76,6 +77,7 @@ def planted_run(tmp_path_factory) -> PlantedRun:
     cfg = experiment_config(assign_day, campaign_id(WORLD, PlantedExperiment(Path(), ASSIGN_DAY)))
 
     build_warehouse(assign_day, paths)
+    snapshot_profiles(paths.warehouse)  # as the gated publish of the day leaves it
     train_from_warehouse("train-d", config=load_ml_config().replace(stability={"n_bootstrap": 4, "sample_rows": 1500}),
                          paths=paths)
     score_from_warehouse("score-d", paths=paths)
@@ -93,6 +95,7 @@ def planted_run(tmp_path_factory) -> PlantedRun:
     shutil.move(paths.raw, data / "raw_before_plant")
     generate(world, paths.raw, paths.truth)
     build_warehouse(end_day, paths, full_refresh=True)
+    snapshot_profiles(paths.warehouse)
     result = refresh_from_warehouse("experiments-end", config=cfg, paths=paths)
     yield PlantedRun(paths, cfg, assign_day, end_day, lifts, first, result, paths.truth / "experiment.parquet")
     mp.undo()

@@ -29,17 +29,18 @@ def con(tmp_path):
     """Persons p0000..p1999: segment 1 + 2 alternating, every third without consent, rule r_a/r_b on some."""
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
     con.execute("create schema segments")
-    con.execute("""create table main.dim_user_profile as
+    con.execute("create schema validated")  # the gate-passed profiles experiments read
+    con.execute("""create table validated.dim_user_profile as
         select 'p' || lpad(i::varchar, 4, '0') as person_id, date '2026-03-02' as as_of_date,
                i % 3 <> 0 as has_marketing_consent from range(2000) t(i)""")
     con.execute("""create table segments.segment_assignments as
         select person_id, (right(person_id, 1)::int % 2) + 1 as segment_id,
-               'Segment ' || ((right(person_id, 1)::int % 2) + 1) as segment_name from main.dim_user_profile""")
+               'Segment ' || ((right(person_id, 1)::int % 2) + 1) as segment_name from validated.dim_user_profile""")
     con.execute("""create table segments.rule_segment_assignments as
-        select person_id, 'r_a' as segment_id, 'Rule A' as segment_name from main.dim_user_profile
+        select person_id, 'r_a' as segment_id, 'Rule A' as segment_name from validated.dim_user_profile
         where right(person_id, 2)::int < 30
         union all
-        select person_id, 'r_b', 'Rule B' from main.dim_user_profile where right(person_id, 2)::int < 10""")
+        select person_id, 'r_b', 'Rule B' from validated.dim_user_profile where right(person_id, 2)::int < 10""")
     con.execute("create table main.person_id_history (old_person_id varchar, new_person_id varchar, change_type varchar)")
     yield con
     con.close()
@@ -69,7 +70,7 @@ def test_assignments_are_stable_across_runs_and_later_config_changes(con):
     first = rows(con)
     changed = experiment(holdout_share=0.0, variants=[{"name": "control", "share": 0.2, "control": True},
                                                       {"name": "treatment", "share": 0.8, "marketing": True}])
-    con.execute("insert into main.dim_user_profile values ('p9999', date '2026-03-03', true)")
+    con.execute("insert into validated.dim_user_profile values ('p9999', date '2026-03-03', true)")
     con.execute("insert into segments.segment_assignments values ('p9999', 1, 'Segment 1')")
     result = assign(con, changed, segments_schema="segments", run_id="r2", today=DAY2)
     again = rows(con)
@@ -83,7 +84,7 @@ def test_assignments_are_stable_across_runs_and_later_config_changes(con):
 def test_only_consenting_persons_enter_when_a_variant_is_a_marketing_action(con):
     assign(con, experiment(), segments_schema="segments", run_id="r1", today=DAY1)
     consenting = {r[0] for r in con.execute(
-        "select person_id from main.dim_user_profile where has_marketing_consent").fetchall()}
+        "select person_id from validated.dim_user_profile where has_marketing_consent").fetchall()}
     assert set(rows(con)) == consenting
     content = experiment(name="content", variants=[{"name": "control", "share": 0.5, "control": True},
                                                   {"name": "new_banner", "share": 0.5}])
@@ -117,8 +118,8 @@ def test_merged_persons_keep_the_surviving_assignment(con):
     survivor, merged = by_arm["treatment"][0], by_arm["control"][0]  # merged-away control -> treatment survivor
     c, d = by_arm["control"][1], by_arm["treatment"][1]  # both merge into a brand-new id
     con.execute("update experiments.assignments set assigned_date = date '2026-03-01' where person_id = ?", [d])
-    con.execute("delete from main.dim_user_profile where person_id in (?, ?, ?)", [merged, c, d])
-    con.execute("insert into main.dim_user_profile values ('pNEW', date '2026-03-03', true)")
+    con.execute("delete from validated.dim_user_profile where person_id in (?, ?, ?)", [merged, c, d])
+    con.execute("insert into validated.dim_user_profile values ('pNEW', date '2026-03-03', true)")
     con.execute("insert into main.person_id_history values (?, ?, 'merge'), (?, 'pNEW', 'merge'), (?, 'pNEW', 'merge')",
                 [merged, survivor, c, d])
     result = assign(con, exp, segments_schema="segments", run_id="r2", today=DAY2)

@@ -176,11 +176,13 @@ def make_profiles(n: int = 4000, seed: int = 0, as_of: date = AS_OF, missing_rat
     return frame, truth
 
 
-def write_profiles(path: str, frame: pd.DataFrame, relation: str = "dim_user_profile") -> None:
-    """Write the frame as the mart table in a DuckDB file."""
+def write_profiles(path: str, frame: pd.DataFrame, relation: str = "validated.dim_user_profile") -> None:
+    """Write the frame as the profiles ML reads (by default the validated snapshot) in a DuckDB file."""
     import duckdb
 
     with duckdb.connect(path) as con:
+        if "." in relation:
+            con.execute(f"create schema if not exists {relation.split('.')[0]}")
         con.register("_profiles", frame)
         con.execute(f"create or replace table {relation} as select * from _profiles")
         con.unregister("_profiles")

@@ -104,7 +104,7 @@ def test_hdbscan_champion_scores_noise_as_unassigned_in_the_warehouse_and_bi(noi
         con.execute(f"create schema if not exists {PUBLIC_PROFILE.split('.')[0]}")
         hmac = ", ".join(f"null::varchar as {c}_hmac" for c in PII_COLUMNS)
         con.execute(f"create table {PUBLIC_PROFILE} as select * exclude ({', '.join(PII_COLUMNS)}), {hmac} "
-                    "from dim_user_profile")
+                    "from validated.dim_user_profile")
         quality_schema.ensure_tables(con)  # the other sources of the views, empty
         experiments_schema.ensure_tables(con)
         for sql in VIEWS_SQL:

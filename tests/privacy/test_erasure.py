@@ -123,7 +123,7 @@ def pre_erasure(tmp_path_factory, pii_key) -> Paths:
     paths = Paths(home=Path(__file__).resolve().parents[2], data=data)
     pipeline.build_warehouse(PREVIOUS, paths)
     pipeline.validate_profiles(PREVIOUS, "day_before", paths)
-    pipeline.publish_serving(paths)
+    pipeline.publish_profiles(PREVIOUS, "day_before", paths)
     pipeline.build_warehouse(LAST, paths)
     with pytest.raises(QualityGateFailed):
         pipeline.validate_profiles(LAST, "last_day", paths)
