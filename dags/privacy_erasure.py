@@ -10,7 +10,7 @@ record that holds only a keyed hash of the identifier. A failed run is safe to r
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
-from common import DEFAULT_ARGS, START_DATE, WRITER_POOL
+from common import DEFAULT_ARGS, START_DATE
 
 
 @dag(
@@ -25,7 +25,7 @@ from common import DEFAULT_ARGS, START_DATE, WRITER_POOL
     tags=["segwarehouse", "privacy"],
 )
 def privacy_erasure():
-    @task(pool=WRITER_POOL)
+    @task
     def erase(params: dict | None = None, run_id: str | None = None) -> dict:
         from segwarehouse import pipeline
 

@@ -1,10 +1,10 @@
 """segments_retrain: weekly (and on a drift alert) retrain candidate models, gate them, then score.
 
-Inputs: the published `dim_user_profile`; the deployment's ML config (`SEGWAREHOUSE_ML_CONFIG`, default
+Inputs: the validated profiles (`validated.dim_user_profile`); the deployment's ML config (`SEGWAREHOUSE_ML_CONFIG`, default
 `config/ml.yml`; validated before any data is read).
 Outputs: a versioned model artifact and registry row per candidate; the champion pointer moves only when the
 challenger passes the promotion gates and loads in a fresh process (otherwise the reason is recorded, audit
-rows in `segments.model_events`); then everyone is re-scored.
+rows in `segments.model_events`); then everyone is re-scored and published in one critical section.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from airflow.sdk import chain, dag, task
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 from assets import DRIFT_ALERT, SEGMENTS
-from common import DEFAULT_ARGS, START_DATE, WRITER_POOL
+from common import DEFAULT_ARGS, START_DATE
 
 
 @dag(
@@ -27,31 +27,25 @@ from common import DEFAULT_ARGS, START_DATE, WRITER_POOL
     tags=["segwarehouse", "ml"],
 )
 def segments_retrain():
-    @task(pool=WRITER_POOL)
+    @task
     def train_and_promote(run_id: str | None = None) -> dict:
         from segwarehouse import pipeline
 
         return pipeline.retrain_segments(run_id)
 
-    @task(pool=WRITER_POOL)
-    def score(run_id: str | None = None) -> dict:
+    @task(outlets=[SEGMENTS])
+    def score_and_publish(run_id: str | None = None) -> dict:
         from segwarehouse import pipeline
 
-        return pipeline.score_segments(run_id)
+        return pipeline.score_and_publish(run_id)
 
-    @task(pool=WRITER_POOL, outlets=[SEGMENTS])
-    def publish_segments(run_id: str | None = None) -> dict:
-        from segwarehouse import pipeline
-
-        return pipeline.publish_segments(run_id)
-
-    @task(pool=WRITER_POOL)  # reads the warehouse: queued behind its writers
+    @task
     def report(run_id: str | None = None) -> dict:
         from segwarehouse import pipeline
 
         return pipeline.report_segments(run_id)
 
-    chain(train_and_promote(), score(), publish_segments(), report())
+    chain(train_and_promote(), score_and_publish(), report())
 
 
 segments_retrain()

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from segwarehouse.core.paths import Paths, get_paths
-from segwarehouse.pipeline import WRITER_POOL
 
 
 class DagRunFailed(RuntimeError):
@@ -76,24 +75,26 @@ def _task_errors(output: str) -> str:
 
 
 def ensure_metadata_db(paths: Paths | None = None) -> dict[str, str]:
-    """Create the metadata DB and the DuckDB writer pool once; return the environment to use."""
+    """Create the metadata DB once; return the environment to use."""
     paths = paths or get_paths()
     env = airflow_env(paths)
     home = Path(env["AIRFLOW_HOME"])
     marker = home / ".segwarehouse_ready"
     if not marker.exists():
         home.mkdir(parents=True, exist_ok=True)
-        for args in (["db", "migrate"],
-                     ["pools", "set", WRITER_POOL, "1", "DuckDB warehouse writers (one at a time)"]):
-            proc = _airflow(args, env)
-            if proc.returncode:
-                raise RuntimeError(f"airflow {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+        proc = _airflow(["db", "migrate"], env)
+        if proc.returncode:
+            raise RuntimeError(f"airflow db migrate failed:\n{proc.stderr[-3000:]}")
         marker.write_text("ok\n")
     return env
 
 
 def run_dag(dag_id: str, logical_date: str, *, conf: dict | None = None, paths: Paths | None = None) -> DagRunResult:
     """`airflow dags test DAG DATE`: runs every task in-process order, for real; raises on failure."""
+    start = os.environ.get("SEGWAREHOUSE_START_DATE", "2026-01-01")
+    if logical_date[:10] < start:
+        raise ValueError(f"{dag_id} {logical_date}: before SEGWAREHOUSE_START_DATE={start}, the first day the DAGs "
+                         "know; Airflow would run no task. Set SEGWAREHOUSE_START_DATE to the first delivery day")
     paths = paths or get_paths()
     env = ensure_metadata_db(paths)
     log = paths.data / "airflow" / "runs" / f"{dag_id}__{logical_date.replace(':', '-')}.log"

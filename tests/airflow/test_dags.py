@@ -9,7 +9,6 @@ import sys
 import pytest
 
 from devtools.airflow_runner import ensure_metadata_db
-from segwarehouse.pipeline import WRITER_POOL
 
 EXPECTED = {"warehouse_daily", "segments_score", "segments_retrain", "privacy_erasure"}
 HEAVY = ["pandas", "sklearn", "great_expectations", "dbt.cli", "duckdb", "ml", "numpy"]
@@ -29,7 +28,7 @@ for dag_id, dag in bag.dags.items():
         "owner": dag.default_args.get("owner"), "retries": dag.default_args.get("retries"),
         "doc": bool(dag.doc_md), "schedule": type(dag.timetable).__name__,
         "schedule_assets": str(getattr(dag.timetable, "asset_condition", "")),
-        "tasks": {t.task_id: {"pool": t.pool, "retries": t.retries,
+        "tasks": {t.task_id: {"pool": t.pool, "retries": t.retries, "sensor_timeout": getattr(t, "timeout", None),
                               "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
                               "outlets": [getattr(o, "name", str(o)) for o in t.outlets]}
                   for t in dag.tasks},
@@ -72,27 +71,46 @@ def test_dag_policy(dagbag, dag_id):
     assert dag["max_active_runs"] == 1
     assert dag["doc"]
     for task_id, task in dag["tasks"].items():
-        assert 0 < (task["timeout"] or 0) <= 3600, task_id
+        if task["sensor_timeout"] is not None:  # a sensor waits up to its own timeout (earlier backfill days)
+            assert task["timeout"] is None, task_id
+            assert 0 < task["sensor_timeout"] <= 3 * 86400, task_id
+        else:
+            assert 0 < (task["timeout"] or 0) <= 3600, task_id
 
 
-def test_every_warehouse_writer_uses_the_single_slot_pool(dagbag):
-    writers = {
-        "warehouse_daily": {"dbt.staging", "dbt.identity_and_facts", "dbt.profiles", "quality_gate", "publish"},
-        "segments_score": {"score", "refresh_experiments", "publish_segments", "report"},
-        "segments_retrain": {"train_and_promote", "score", "publish_segments", "report"},
-        "privacy_erasure": {"erase"},
-    }
-    for dag_id, tasks in writers.items():
-        for task_id in tasks:
-            assert dagbag["dags"][dag_id]["tasks"][task_id]["pool"] == WRITER_POOL, (dag_id, task_id)
+def test_no_task_needs_a_pool_a_deployment_must_create(dagbag):
+    """Writers serialize on the warehouse writer lock, not on a pool: a fresh deployment has nothing to create
+    (a task naming a missing pool would wait in `scheduled` forever)."""
+    pools = {t["pool"] for dag in dagbag["dags"].values() for t in dag["tasks"].values()}
+    assert pools == {"default_pool"}
+
+
+def test_a_day_is_one_critical_section_after_the_ordering_guard(dagbag):
+    tasks = dagbag["dags"]["warehouse_daily"]["tasks"]
+    assert set(tasks) == {"previous_day_finished", "check_landing", "build_gate_publish", "announce_profiles"}
+    assert dagbag["dags"]["warehouse_daily"]["schedule"] == "CronDataIntervalTimetable"
+    assert set(dagbag["dags"]["segments_score"]["tasks"]) >= {"score_and_publish", "report"}
+    assert set(dagbag["dags"]["segments_retrain"]["tasks"]) == {"train_and_promote", "score_and_publish", "report"}
 
 
 def test_assets_wire_the_dags_together(dagbag):
     dags = dagbag["dags"]
-    assert dags["warehouse_daily"]["tasks"]["publish"]["outlets"] == ["segwarehouse_profiles"]
+    assert dags["warehouse_daily"]["tasks"]["announce_profiles"]["outlets"] == ["segwarehouse_profiles"]
     assert "segwarehouse_profiles" in dags["segments_score"]["schedule_assets"]
     assert "segwarehouse_drift_alert" in dags["segments_retrain"]["schedule_assets"]
     assert dags["segments_retrain"]["schedule"] == "AssetOrTimeSchedule"
     assert dags["privacy_erasure"]["schedule"] == "NullTimetable"
     assert dags["segments_score"]["tasks"]["raise_drift_alert"]["outlets"] == ["segwarehouse_drift_alert"]
-    assert dags["warehouse_daily"]["tasks"]["dbt.profiles"]["retries"] >= 1
+    assert dags["warehouse_daily"]["tasks"]["build_gate_publish"]["retries"] >= 1
+    assert dags["warehouse_daily"]["tasks"]["previous_day_finished"]["retries"] == 0
+
+
+def test_a_run_before_the_start_date_is_refused_not_silently_empty(tmp_path, monkeypatch):
+    from devtools.airflow_runner import run_dag
+    from segwarehouse.core.paths import Paths
+
+    monkeypatch.setenv("SEGWAREHOUSE_START_DATE", "2026-01-01")
+    paths = Paths(home=__import__("pathlib").Path(__file__).resolve().parents[2], data=tmp_path)
+    with pytest.raises(ValueError, match=r"warehouse_daily 1997-03-01: before SEGWAREHOUSE_START_DATE=2026-01-01"):
+        run_dag("warehouse_daily", "1997-03-01", paths=paths)
+    assert not (tmp_path / "airflow").exists()  # refused before any Airflow work
