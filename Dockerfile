@@ -1,30 +1,30 @@
-# Image for every Airflow component of the docker-compose deployment: Airflow 3 + dbt + GE + scikit-learn
-# and the segwarehouse package itself, installed from this checkout.
-FROM python:3.11-slim-bookworm
+# Image for every Airflow component of the docker-compose deployment: the official Airflow image (built against
+# Airflow's constraints file) plus dbt, GE, scikit-learn and the segwarehouse package from this checkout.
+# Pinning apache-airflow in the same `pip install` keeps the image's Airflow and its constrained dependencies
+# (the extension recipe of the official image's docs).
+ARG AIRFLOW_VERSION=3.3.2
+ARG PYTHON_VERSION=3.11
+FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}
+ARG AIRFLOW_VERSION
 
 ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    AIRFLOW_HOME=/opt/airflow \
     SEGWAREHOUSE_HOME=/opt/segwarehouse \
     SEGWAREHOUSE_DATA=/opt/segwarehouse/data
 
-RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential curl \
- && rm -rf /var/lib/apt/lists/*
+USER root
+RUN mkdir -p /opt/segwarehouse/data/raw \
+ && chown -R airflow:0 /opt/segwarehouse
+USER airflow
 
 WORKDIR /opt/segwarehouse
-COPY pyproject.toml README.md ./
-COPY segwarehouse ./segwarehouse
-COPY ml ./ml
-COPY expectations ./expectations
-COPY devtools ./devtools
-RUN pip install ".[deploy]"
+COPY --chown=airflow:0 pyproject.toml README.md ./
+COPY --chown=airflow:0 segwarehouse ./segwarehouse
+COPY --chown=airflow:0 ml ./ml
+COPY --chown=airflow:0 expectations ./expectations
+COPY --chown=airflow:0 devtools ./devtools
+RUN pip install "apache-airflow==${AIRFLOW_VERSION}" ".[deploy]"
 
-COPY dags ./dags
-COPY dbt_project ./dbt_project
-COPY config ./config
-
-RUN useradd --create-home --uid 50000 airflow \
- && mkdir -p "$AIRFLOW_HOME" "$SEGWAREHOUSE_DATA" \
- && chown -R airflow "$AIRFLOW_HOME" /opt/segwarehouse
-USER airflow
+COPY --chown=airflow:0 dags ./dags
+COPY --chown=airflow:0 dbt_project ./dbt_project
+COPY --chown=airflow:0 config ./config

@@ -48,12 +48,36 @@ def test_code_folders_are_mounted_where_the_image_expects_them():
             assert (ROOT / folder).is_dir(), f"mounted folder {folder}/ missing from the repo"
 
 
-def test_init_creates_the_single_slot_duckdb_writer_pool():
-    from segwarehouse.pipeline import WRITER_POOL
-
-    command = " ".join(_config()["services"]["airflow-init"]["command"])
-    assert f"airflow pools set {WRITER_POOL} 1" in command
+def test_init_migrates_and_hands_the_volumes_to_the_airflow_user():
+    init = _config()["services"]["airflow-init"]
+    command = " ".join(init["command"])
+    assert init["user"] == "0:0"  # volumes start root-owned; the components run as uid 50000
+    assert "chown -R 50000:0 /opt/airflow/logs" in command
     assert "airflow db migrate" in command
+    assert "pools set" not in command  # writers serialize on the writer lock: no pool to create
+
+
+def test_the_landing_zone_is_a_host_folder_the_components_share():
+    services = _config()["services"]
+    for name in AIRFLOW_SERVICES | {"airflow-init"}:
+        mounts = {}
+        for v in services[name]["volumes"]:  # long or short syntax, depending on the compose client
+            if isinstance(v, str):
+                source, target, *mode = v.split(":")
+                v = {"source": source, "target": target, "read_only": mode == ["ro"]}
+            mounts[v["target"]] = v
+        landing = mounts["/opt/segwarehouse/data/raw"]
+        assert landing["source"] == str(ROOT / "landing"), name  # a host folder, not a named volume
+        assert not landing.get("read_only"), name  # erasure rewrites landed lines
+
+
+def test_the_image_extends_the_official_airflow_image_at_the_installed_version():
+    from importlib.metadata import version
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"ARG AIRFLOW_VERSION={version('apache-airflow')}" in dockerfile
+    assert "FROM apache/airflow:${AIRFLOW_VERSION}-python" in dockerfile
+    assert 'pip install "apache-airflow==${AIRFLOW_VERSION}"' in dockerfile
 
 
 def test_celery_profile_adds_redis_and_workers():
