@@ -49,15 +49,16 @@ def _engine(path: Path):
 
 
 def _variant_warehouse(served: Served, tmp_path: Path) -> tuple[Path, int, int]:
-    """A copy of the warehouse with ~10 % fewer persons, so two snapshots are distinguishable."""
+    """A copy of the warehouse with ~10 % fewer validated persons (what a publish reads), so two snapshots are
+    distinguishable."""
     a = served.paths.warehouse
     b = tmp_path / "variant.duckdb"
     shutil.copy2(a, b)
     with duckdb.connect(str(b)) as con:
-        con.execute("delete from main.dim_user_profile where hash(person_id) % 10 = 0")
-        n_b = con.execute("select count(*) from main.dim_user_profile").fetchone()[0]
+        con.execute("delete from validated.dim_user_profile where hash(person_id) % 10 = 0")
+        n_b = con.execute("select count(*) from validated.dim_user_profile").fetchone()[0]
     with duckdb.connect(str(a), read_only=True) as con:
-        n_a = con.execute("select count(*) from main.dim_user_profile").fetchone()[0]
+        n_a = con.execute("select count(*) from validated.dim_user_profile").fetchone()[0]
     assert n_b < n_a
     return b, n_a, n_b
 

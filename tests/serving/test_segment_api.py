@@ -183,10 +183,10 @@ def test_zero_errors_while_the_serving_file_is_republished(published, tmp_path):
     variant = tmp_path / "variant.duckdb"
     shutil.copy2(published.warehouse, variant)
     with duckdb.connect(str(variant)) as con:
-        gone = con.execute("select primary_customer_id from main.dim_user_profile where primary_customer_id "
+        gone = con.execute("select primary_customer_id from validated.dim_user_profile where primary_customer_id "
                            "is not null and hash(person_id) % 10 = 0 order by 1 limit 1").fetchone()[0]
-        con.execute("delete from main.dim_user_profile where hash(person_id) % 10 = 0")
-        stable = con.execute("select min(primary_customer_id) from main.dim_user_profile").fetchone()[0]
+        con.execute("delete from validated.dim_user_profile where hash(person_id) % 10 = 0")
+        stable = con.execute("select min(primary_customer_id) from validated.dim_user_profile").fetchone()[0]
     port = _free_port()
     env = {**os.environ, "SEGWAREHOUSE_API_TOKEN": TOKEN, "SEGWAREHOUSE_SERVING": str(published.serving),
            "SEGWAREHOUSE_API_RELOAD_SECONDS": "0.2"}
