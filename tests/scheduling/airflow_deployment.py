@@ -211,6 +211,12 @@ class AirflowDeployment:
         keys = ["run_id", "task_id", "state", "try_number", "start_date", "end_date", "pool"]
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    def wait_for_backfills_done(self, dag_id: str, timeout: float = 300) -> None:
+        """Airflow allows one running backfill per DAG: the scheduler marks one completed a loop after its runs."""
+        def done():
+            return not self.query("select id from backfill where dag_id = :d and completed_at is null", {"d": dag_id})
+        self.wait_for(done, timeout, f"every backfill of {dag_id} marked completed")
+
     def wait_for_runs(self, dag_id: str, count: int, timeout: float = 300, states=FINISHED) -> list[dict]:
         def done():
             runs = self.runs(dag_id)

@@ -108,6 +108,7 @@ def test_fresh_deploy_backfill_then_daily_run_in_date_order_with_the_asset_chain
 
     # 1. a 3-day backfill with Airflow's defaults (max_active_runs 10), created while the DAG is still paused
     t0 = time.perf_counter()
+    deployment.wait_for_backfills_done("warehouse_daily")
     deployment.cli("backfill", "create", "--dag-id", "warehouse_daily", "--from-date", days[0].isoformat(),
                    "--to-date", days[-1].isoformat())
     # 2. unpausing starts it, and creates the scheduled run for the last complete day (yesterday)
@@ -155,6 +156,7 @@ def test_rerunning_an_older_day_rebuilds_it_and_republishes_it_only_when_asked(d
     data, yesterday = landing
     older = yesterday - timedelta(days=3)
     before = len(deployment.runs("segments_score")), _profile_events(deployment)
+    deployment.wait_for_backfills_done("warehouse_daily")
     deployment.cli("backfill", "create", "--dag-id", "warehouse_daily", "--from-date", older.isoformat(),
                    "--to-date", older.isoformat(), "--reprocess-behavior", "completed")
     def rerun_done():
@@ -172,6 +174,7 @@ def test_rerunning_an_older_day_rebuilds_it_and_republishes_it_only_when_asked(d
     assert not _queued_asset_events(deployment)
 
     # asked for explicitly, the older day is published (and scored)
+    deployment.wait_for_backfills_done("warehouse_daily")
     deployment.cli("backfill", "create", "--dag-id", "warehouse_daily", "--from-date", older.isoformat(),
                    "--to-date", older.isoformat(), "--reprocess-behavior", "completed",
                    "--dag-run-conf", '{"republish_older": true}')
@@ -195,6 +198,7 @@ def test_a_day_whose_files_never_arrive_fails_alone_and_names_the_folder(deploym
     missing, next_day = yesterday - timedelta(days=6), yesterday - timedelta(days=5)
     folder = data / "raw" / "web" / "events" / f"date={missing.isoformat()}"
     shutil.rmtree(folder)
+    deployment.wait_for_backfills_done("warehouse_daily")
     deployment.cli("backfill", "create", "--dag-id", "warehouse_daily", "--from-date", missing.isoformat(),
                    "--to-date", next_day.isoformat())
     def both_done():
