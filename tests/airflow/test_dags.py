@@ -11,7 +11,7 @@ import pytest
 from devtools.airflow_runner import ensure_metadata_db
 from segwarehouse.pipeline import WRITER_POOL
 
-EXPECTED = {"warehouse_daily", "segments_score", "segments_retrain", "privacy_erasure"}
+EXPECTED = {"warehouse_daily", "segments_score", "segments_retrain", "privacy_erasure", "warehouse_weekly_tests"}
 HEAVY = ["pandas", "sklearn", "great_expectations", "dbt.cli", "duckdb", "ml", "numpy"]
 
 _PROBE = r"""
@@ -81,6 +81,7 @@ def test_every_warehouse_writer_uses_the_single_slot_pool(dagbag):
         "segments_score": {"score", "refresh_experiments", "publish_segments", "report"},
         "segments_retrain": {"train_and_promote", "score", "publish_segments", "report"},
         "privacy_erasure": {"erase"},
+        "warehouse_weekly_tests": {"whole_table_tests"},
     }
     for dag_id, tasks in writers.items():
         for task_id in tasks:
@@ -94,5 +95,6 @@ def test_assets_wire_the_dags_together(dagbag):
     assert "segwarehouse_drift_alert" in dags["segments_retrain"]["schedule_assets"]
     assert dags["segments_retrain"]["schedule"] == "AssetOrTimeSchedule"
     assert dags["privacy_erasure"]["schedule"] == "NullTimetable"
+    assert dags["warehouse_weekly_tests"]["schedule"] == "CronTriggerTimetable"
     assert dags["segments_score"]["tasks"]["raise_drift_alert"]["outlets"] == ["segwarehouse_drift_alert"]
     assert dags["warehouse_daily"]["tasks"]["dbt.profiles"]["retries"] >= 1
