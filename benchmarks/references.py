@@ -43,7 +43,7 @@ def raw_load(raw: Path) -> dict[str, int]:
         for table, folder in CSV_SOURCES.items():
             con.execute(f"""create table {table} as
                 select * from read_csv('{raw}/{folder}/*/*.csv', header=true, all_varchar=true,
-                                       ignore_errors=true, filename=true, union_by_name=true)""")
+                                       ignore_errors=true, filename=true)""")
         return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in ["web_events", *CSV_SOURCES]}
 
 
