@@ -71,6 +71,15 @@ def build_warehouse(ds: str | date | None, paths: Paths | None = None, *, full_r
         return build(_day(ds), paths, full_refresh=full_refresh, layer=layer)
 
 
+def run_whole_table_tests(paths: Paths | None = None) -> dict:
+    """Every dbt data test over every row of the built warehouse (the weekly check behind the daily builds)."""
+    from segwarehouse.warehouse.whole_table_tests import run_whole_table_tests as run
+
+    paths = paths or get_paths()
+    with _lock("whole-table tests", paths):
+        return run(paths)
+
+
 def validate_profiles(ds: str | date | None, run_id: str | None, paths: Paths | None = None) -> dict:
     """Great Expectations gate on staging and the profile mart; raises QualityGateFailed on failure."""
     from segwarehouse.quality.gate import validate_warehouse

@@ -16,13 +16,6 @@
 {% macro spark__list_length(expr) -%}(size({{ expr }}) - 1){%- endmacro %}
 
 
-{% macro string_type() -%}
-  {{ return(adapter.dispatch('string_type', 'segwarehouse')()) }}
-{%- endmacro %}
-{% macro default__string_type() -%}varchar{%- endmacro %}
-{% macro spark__string_type() -%}string{%- endmacro %}
-
-
 {% macro years_between(start_date, end_date) -%}
   {{ return(adapter.dispatch('years_between', 'segwarehouse')(start_date, end_date)) }}
 {%- endmacro %}
@@ -30,21 +23,6 @@
 {% macro spark__years_between(start_date, end_date) -%}
   cast(months_between({{ end_date }}, {{ start_date }}) / 12 as int)
 {%- endmacro %}
-
-
-{% macro days_between(start_date, end_date) -%}
-  {{ return(adapter.dispatch('days_between', 'segwarehouse')(start_date, end_date)) }}
-{%- endmacro %}
-{% macro default__days_between(start_date, end_date) -%}date_diff('day', {{ start_date }}, {{ end_date }}){%- endmacro %}
-{% macro spark__days_between(start_date, end_date) -%}datediff({{ end_date }}, {{ start_date }}){%- endmacro %}
-
-
-{% macro seconds_between(start_ts, end_ts) -%}
-  {{ return(adapter.dispatch('seconds_between', 'segwarehouse')(start_ts, end_ts)) }}
-{%- endmacro %}
-{% macro default__seconds_between(start_ts, end_ts) -%}date_diff('second', {{ start_ts }}, {{ end_ts }}){%- endmacro %}
-{#- DuckDB counts second boundaries crossed: the difference of the whole epoch seconds -#}
-{% macro spark__seconds_between(start_ts, end_ts) -%}(unix_timestamp({{ end_ts }}) - unix_timestamp({{ start_ts }})){%- endmacro %}
 
 
 {% macro first_by(value, order_by) -%}

@@ -164,7 +164,7 @@
   {%- if is_incremental() -%}
     select node_key, previous_person_id from {{ this.identifier ~ '__recompute' }}
   {%- elif existing is none -%}
-    select cast(null as {{ string_type() }}) as node_key, cast(null as {{ string_type() }}) as previous_person_id where false
+    select cast(null as {{ dbt.type_string() }}) as node_key, cast(null as {{ dbt.type_string() }}) as previous_person_id where false
   {%- elif target.type == 'spark' -%}
     select node_key, previous_person_id from {{ this }}__previous
   {%- else -%}

@@ -1,7 +1,7 @@
 {% macro web_pair_key(anonymous_id, user_id) -%}
   {#- One string per identifier pair (either id may be null, not both): the anonymous id's length first, so
       no two pairs share a key whatever characters the ids hold. -#}
-  concat(coalesce(cast(length({{ anonymous_id }}) as {{ string_type() }}), '-'), ':',
+  concat(coalesce(cast(length({{ anonymous_id }}) as {{ dbt.type_string() }}), '-'), ':',
          coalesce({{ anonymous_id }}, ''), coalesce({{ user_id }}, ''))
 {%- endmacro %}
 

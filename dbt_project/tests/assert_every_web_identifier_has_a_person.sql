@@ -1,3 +1,4 @@
+{{ config(tags=['whole_table']) }}
 {#- fct_events.person_id is not null and names a profile, checked on the distinct device/user pairs (about
     1/15 of the events) instead of every event: an event gets its user's person, else its device's (the
     same lookup as fct_events, web_node_key). Rows: pairs whose events would have no person, or a person with no profile. -#}

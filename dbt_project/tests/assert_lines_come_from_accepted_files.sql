@@ -1,3 +1,4 @@
+{{ config(tags=['whole_table']) }}
 -- Every parsed line comes from a file the ledger accepted, delivered up to as_of_date: nothing read from a
 -- link, a rejected or ignored file, or a later delivery.
 with lines as (

@@ -73,6 +73,9 @@ class GeneratorConfig:
     events_per_user: float = 30.0  # target mean number of web events per person over the window
     dirt: DirtRates = field(default_factory=DirtRates)
     experiment: PlantedExperiment | None = None  # off by default: the world ignores experiments
+    # everyone signs up, is active and visits on day 1: the population stays constant while history grows
+    # (benchmarks separate the cost of more history from the cost of more persons)
+    everyone_from_day_one: bool = False
 
     def __post_init__(self) -> None:
         if self.users < 10:

@@ -76,6 +76,9 @@ def build_population(cfg: GeneratorConfig, rng: np.random.Generator) -> Populati
     active_from = np.zeros(n, dtype=np.int64)
     active_to = np.full(n, days, dtype=np.int64)
     active_from[is_new] = signup_day[is_new]
+    if cfg.everyone_from_day_one:  # after the draws, so the other persons' parameters do not change
+        signup_day[signup_day > 0] = 0
+        active_from[:] = 0
     is_lapsed = persona == lapsed_i
     gap = np.maximum(35, (rng.uniform(0.4, 0.8, is_lapsed.sum()) * days).astype(np.int64))
     active_to[is_lapsed] = np.maximum(1, days - gap)

@@ -60,6 +60,8 @@ class DaySimulator:
         weekend = weekday in (2, 3)  # 1970-01-01 was a Thursday: 2 = Saturday, 3 = Sunday
         lam = pop.session_rate * active * (1.2 if weekend else 1.0)
         n_sess = rng.poisson(lam)
+        if d == 0 and self.cfg.everyone_from_day_one:
+            n_sess = np.maximum(n_sess, 1)
         person = np.repeat(np.arange(pop.size), n_sess)
         s = len(person)
         session_no = self.session_counter + np.arange(s)

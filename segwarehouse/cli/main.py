@@ -30,7 +30,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     try:
         dirt = DirtRates().scaled(args.dirt_scale).with_overrides(_parse_overrides(args.dirt))
         cfg = GeneratorConfig(users=args.users, days=args.days, seed=args.seed, start_date=args.start_date,
-                              events_per_user=args.events_per_user, dirt=dirt)
+                              events_per_user=args.events_per_user, dirt=dirt,
+                              everyone_from_day_one=args.everyone_from_day_one)
     except ValueError as exc:
         raise SystemExit(f"segwarehouse generate: {exc}") from None
     raw = Path(args.out) if args.out else get_paths().raw
@@ -142,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--truth-out", help="ground-truth folder (default: <out>/../truth)")
     g.add_argument("--dirt-scale", type=float, default=1.0, help="multiply every dirt rate (0 = clean data)")
     g.add_argument("--dirt", action="append", default=[], metavar="NAME=RATE", help="override one dirt rate")
+    g.add_argument("--everyone-from-day-one", action="store_true",
+                   help="every person signs up and visits on the first day (a constant population)")
     g.add_argument("-v", "--verbose", action="store_true")
     g.set_defaults(func=cmd_generate)
 

@@ -33,6 +33,8 @@ def build(day: date, paths: Paths, *, full_refresh: bool = False, layer: str | N
     full refresh that did not finish); the reasons are returned and logged. A full refresh stays pending
     until every layer has been rebuilt, so the DAG's layer tasks (and their retries) all rebuild.
 
+    An incremental build tests the rows its models wrote and leaves the tests tagged `whole_table` to full
+    builds and the weekly check (segwarehouse.warehouse.whole_table_tests).
     dbt unit tests are left out, as dbt recommends for production runs: they check the SQL against fixed
     fixtures, not the day's data, so the test suite and CI run them on every change instead.
     """
@@ -48,6 +50,8 @@ def build(day: date, paths: Paths, *, full_refresh: bool = False, layer: str | N
             log.warning("full refresh as of %s: %s", day, "; ".join(reasons))
     full = bool(reasons)
     args = ["build", *(["--full-refresh"] if full else []), "--exclude-resource-type", "unit_test"]
+    if not full:  # whole-table link tests: full builds and the weekly check (segwarehouse.warehouse.whole_table_tests)
+        args += ["--exclude", "tag:whole_table"]
     if layer:
         # "buildable": a test runs with the layer that completes its parents (fct_orders -> fx_rates in marts)
         args += ["--select", DBT_LAYERS[layer], "--indirect-selection", "buildable"]

@@ -61,6 +61,20 @@ def test_rerunning_a_day_is_idempotent(deployment):
     assert (_q(deployment.warehouse, profile), _q(deployment.warehouse, events)) == before
 
 
+def test_weekly_tests_run_every_data_test_over_the_built_warehouse(deployment):
+    """The daily runs above left the whole-table tests out (the second day was incremental); the weekly DAG
+    runs every data test as of the day the warehouse describes."""
+    ran = [r["unique_id"] for r in json.loads((deployment.data / "dbt_target" / "run_results.json").read_text())["results"]]
+    assert not [i for i in ran if i.startswith("test.segwarehouse.relationships_fct_orders_person_id")]
+    run_dag("warehouse_weekly_tests", "2026-03-01", paths=deployment)
+    results = [r for r in json.loads((deployment.data / "dbt_target" / "run_results.json").read_text())["results"]
+               if r["unique_id"].startswith("test.")]
+    assert len(results) > 80
+    assert {r["status"] for r in results} == {"pass"}
+    assert any(r["unique_id"].startswith("test.segwarehouse.relationships_fct_orders_person_id") for r in results)
+    assert any(r["unique_id"] == "test.segwarehouse.assert_every_web_identifier_has_a_person" for r in results)
+
+
 def test_missing_landing_day_fails_the_run_with_the_folder_named(deployment):
     with pytest.raises(DagRunFailed, match=r"no events files for 2026-03-05"):
         run_dag("warehouse_daily", "2026-03-05", paths=deployment)

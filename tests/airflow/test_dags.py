@@ -10,7 +10,7 @@ import pytest
 
 from devtools.airflow_runner import ensure_metadata_db
 
-EXPECTED = {"warehouse_daily", "segments_score", "segments_retrain", "privacy_erasure"}
+EXPECTED = {"warehouse_daily", "segments_score", "segments_retrain", "privacy_erasure", "warehouse_weekly_tests"}
 HEAVY = ["pandas", "sklearn", "great_expectations", "dbt.cli", "duckdb", "ml", "numpy"]
 
 _PROBE = r"""
@@ -100,6 +100,7 @@ def test_assets_wire_the_dags_together(dagbag):
     assert "segwarehouse_drift_alert" in dags["segments_retrain"]["schedule_assets"]
     assert dags["segments_retrain"]["schedule"] == "AssetOrTimeSchedule"
     assert dags["privacy_erasure"]["schedule"] == "NullTimetable"
+    assert dags["warehouse_weekly_tests"]["schedule"] == "CronTriggerTimetable"
     assert dags["segments_score"]["tasks"]["raise_drift_alert"]["outlets"] == ["segwarehouse_drift_alert"]
     assert dags["warehouse_daily"]["tasks"]["build_gate_publish"]["retries"] >= 1
     assert dags["warehouse_daily"]["tasks"]["previous_day_finished"]["retries"] == 0

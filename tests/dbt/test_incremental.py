@@ -77,39 +77,6 @@ def test_person_map_keeps_the_link_fingerprints_of_the_current_nodes(incremental
     assert (stale, linked, unlinked_nonzero) == (0, link_ends, 0)
 
 
-def test_event_ids_are_stored_uncompressed_by_full_and_incremental_builds(incremental_and_full):
-    # uncompressed_columns (macros/storage.sql): the create of a full build sets the column's compression,
-    # and the rows of later daily inserts keep it; the model's other text columns stay compressed
-    con = incremental_and_full
-    for db in ("inc", "full_refresh"):
-        found = dict(con.execute(
-            f"select column_name, list(distinct compression order by compression) "
-            f"from pragma_storage_info('{db}.main.base_web__event_lines') "
-            f"where segment_type = 'VARCHAR' and column_name in ('event_id', 'event_type', 'device') group by all"
-        ).fetchall())
-        assert found["event_id"] == ["Uncompressed"], db
-        assert "Uncompressed" not in found["event_type"], (db, found)
-        assert "Uncompressed" not in found["device"], (db, found)
-        ddl = con.execute(f"select sql from duckdb_tables() where database_name = '{db}' and table_name = 'base_web__event_lines'").fetchone()[0]
-        assert "event_id VARCHAR USING COMPRESSION Uncompressed" in ddl
-
-
-def test_uncompressed_columns_naming_a_missing_column_fails_the_build(landing_zone, tmp_path):
-    import shutil
-
-    from segwarehouse.warehouse.dbt import DbtRunFailed
-
-    home = tmp_path / "home"
-    shutil.copytree(landing_zone.dbt_project, home / "dbt_project", ignore=shutil.ignore_patterns("target", "logs"))
-    model = home / "dbt_project" / "models" / "staging" / "web" / "base" / "base_web__event_lines.sql"
-    model.write_text(model.read_text().replace("uncompressed_columns=['event_id']", "uncompressed_columns=['event_idx']"))
-    paths = Paths(home=home, data=tmp_path / "data")
-    paths.data.mkdir()
-    (paths.data / "raw").symlink_to(landing_zone.raw, target_is_directory=True)
-    with pytest.raises(DbtRunFailed, match="uncompressed_columns names event_idx, which the model does not select"):
-        run_dbt(["run", "--select", "base_web__event_lines"], paths=paths)
-
-
 def test_late_events_arrive_through_the_lookback(incremental_and_full):
     con = incremental_and_full
     first, last = con.execute("select min(delivery_date), max(delivery_date) from inc.base_web__event_lines").fetchone()

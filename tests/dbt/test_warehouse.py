@@ -293,4 +293,49 @@ def test_latest_load_key_tests_catch_a_repeat_written_by_the_latest_load(warehou
     assert failing("update base_web__event_lines set loaded_at = (select max(loaded_at) from base_web__event_lines)"
                    ) == {line_test, id_test}
     passed = run_dbt(select, paths=warehouse)
-    assert sorted(n["status"] for n in passed.nodes if n["type"] == "test") == ["pass", "pass"]
+    # the two above and the latest-load keys of the person map and the three incremental per-person tables
+    assert [n["status"] for n in passed.nodes if n["type"] == "test"] == ["pass"] * 6
+
+
+def test_a_build_tests_the_latest_load_and_a_test_run_every_row(warehouse, tmp_path):
+    """Tests configured `where: "<load column> = __latest_load__"` check what the latest load wrote in a
+    `dbt build` (a daily run) and every row in a `dbt test` (the weekly check): a bad row an older load wrote
+    fails only the latest, a bad row of the latest load fails both; the whole-table link tests are tagged for
+    the weekly check and full builds."""
+    import shutil
+
+    import duckdb
+
+    from segwarehouse.core.paths import Paths
+    from segwarehouse.warehouse.dbt import DbtRunFailed, run_dbt
+    from segwarehouse.warehouse.whole_table_tests import run_whole_table_tests
+
+    broken = Paths(home=warehouse.home, data=tmp_path)
+    (tmp_path / "raw").symlink_to(warehouse.raw, target_is_directory=True)
+    broken.warehouse.parent.mkdir(parents=True)
+    shutil.copy(warehouse.warehouse, broken.warehouse)
+    test = "not_null_base_crm__contact_lines_source_file"
+    bad_row = ("insert into base_crm__contact_lines select * replace (null as source_file, {loaded_at} as loaded_at) "
+               "from base_crm__contact_lines order by source_file, line_no limit 1")
+    with duckdb.connect(str(broken.warehouse)) as con:
+        con.execute(bad_row.format(loaded_at="(select min(loaded_at) - interval 1 day from base_crm__contact_lines)"))
+    passed = run_dbt(["build", "--select", test], paths=broken)
+    assert [n["status"] for n in passed.nodes if n["type"] == "test"] == ["pass"]
+    with pytest.raises(DbtRunFailed, match=test):
+        run_dbt(["test", "--select", test], paths=broken)
+    with pytest.raises(DbtRunFailed, match=test):
+        run_whole_table_tests(broken)
+    with duckdb.connect(str(broken.warehouse)) as con:
+        con.execute("delete from base_crm__contact_lines where source_file is null")
+        con.execute(bad_row.format(loaded_at="(select max(loaded_at) from base_crm__contact_lines)"))
+    with pytest.raises(DbtRunFailed, match=test):
+        run_dbt(["build", "--select", test], paths=broken)
+
+    whole = run_whole_table_tests(warehouse)
+    assert set(whole["nodes"]) == {"pass", "success"}  # tests pass; the on-run-start var check succeeds
+    assert whole["nodes"]["pass"] > 80
+    tagged = run_dbt(["test", "--select", "tag:whole_table"], paths=warehouse)
+    # two singular link tests, the whole-table keys of the person map and the per-person tables, three links
+    assert sorted(n["name"].split("_")[0] for n in tagged.nodes if n["type"] == "test") == [
+        "assert", "assert", "primary", "primary", "primary", "primary", "relationships", "relationships",
+        "relationships"]

@@ -179,3 +179,33 @@ def test_bad_config_is_rejected_with_a_clear_message():
         DirtRates().with_overrides({"late_event": 2.0})
     with pytest.raises(ValueError, match="days must be >= 14"):
         GeneratorConfig(days=3)
+
+
+def test_everyone_from_day_one_keeps_the_population_constant(tmp_path):
+    """The benchmark's constant population: every person visits on the first day and no one signs up later,
+    so a later day adds history but no persons."""
+    cfg = GeneratorConfig(users=300, days=20, seed=5, everyone_from_day_one=True)
+    generate(cfg, tmp_path / "raw", tmp_path / "truth")
+    c = duckdb.connect()
+    c.execute(f"SET file_search_path = '{tmp_path}'")
+    persons, late_signups = c.execute(
+        "select count(*), count(*) filter (where signup_date > date '2026-01-01') from 'truth/persons.parquet'"
+    ).fetchone()
+    first_day_visitors = c.execute(
+        """select count(*) from (
+               select ids.true_person_id
+               from read_json('raw/web/events/*/*.jsonl', format='newline_delimited', ignore_errors=true,
+                              columns={anonymous_id: 'VARCHAR', event_at: 'VARCHAR'}) as events
+               inner join 'truth/identifiers.parquet' as ids
+                   on ids.id_type = 'anonymous_id' and ids.id_value = events.anonymous_id
+               group by ids.true_person_id
+               having cast(min(try_cast(events.event_at as timestamptz) at time zone 'UTC') as date)
+                      = date '2026-01-01')""").fetchone()[0]
+    assert persons == 300
+    assert late_signups == 0
+    assert first_day_visitors == persons
+    # without the option, persons keep arriving
+    grown = GeneratorConfig(users=300, days=20, seed=5)
+    generate(grown, tmp_path / "g" / "raw", tmp_path / "g" / "truth")
+    assert c.execute("select count(*) filter (where signup_date > date '2026-01-01') "
+                     "from 'g/truth/persons.parquet'").fetchone()[0] > 0

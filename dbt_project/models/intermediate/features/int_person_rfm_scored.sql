@@ -4,7 +4,7 @@
 with buyers as (
     select
         person_id,
-        {{ days_between('cast(last_order_at as date)', as_of) }} as recency_days,
+        {{ dbt.datediff('cast(last_order_at as date)', as_of, 'day') }} as recency_days,
         frequency,
         monetary
     from {{ ref('int_person_orders_aggregated') }}

@@ -13,7 +13,7 @@ select
     session_days,
     first_session_date,
     last_session_date,
-    {{ as_double(days_between('first_session_date', 'last_session_date')) }}
+    {{ as_double(dbt.datediff('first_session_date', 'last_session_date', 'day')) }}
         / nullif(session_days - 1, 0) as mean_days_between_sessions,
     avg_visit_minutes,
     email_sessions

@@ -119,16 +119,16 @@ joined as (
 derived as (
     select
         *,
-        greatest({{ days_between('cast(first_seen_at as date)', as_of) }}, 0)::integer as tenure_days,
-        greatest({{ days_between('cast(coalesce(last_seen_at, first_seen_at) as date)', as_of) }}, 0)::integer
+        greatest({{ dbt.datediff('cast(first_seen_at as date)', as_of, 'day') }}, 0)::integer as tenure_days,
+        greatest({{ dbt.datediff('cast(coalesce(last_seen_at, first_seen_at) as date)', as_of, 'day') }}, 0)::integer
             as days_since_last_activity,
         -- greatest() skips nulls on both engines: without the case a person without any event or order (or
         -- session) would get 0 instead of null
         case when first_activity_at is not null
-            then greatest({{ days_between('cast(first_activity_at as date)', as_of) }}, 0)::integer
+            then greatest({{ dbt.datediff('cast(first_activity_at as date)', as_of, 'day') }}, 0)::integer
         end as days_since_first_activity,
         case when last_session_date is not null
-            then greatest({{ days_between('last_session_date', as_of) }}, 0)::integer
+            then greatest({{ dbt.datediff('last_session_date', as_of, 'day') }}, 0)::integer
         end as days_since_last_session,
         {{ round_half_up(engagement_points, 1) }} as engagement_score
     from joined
@@ -167,7 +167,7 @@ select
     r_score,
     f_score,
     m_score,
-    r_score::{{ string_type() }} || f_score::{{ string_type() }} || m_score::{{ string_type() }} as rfm_cell,
+    r_score::{{ dbt.type_string() }} || f_score::{{ dbt.type_string() }} || m_score::{{ dbt.type_string() }} as rfm_cell,
     sessions_count,
     sessions_last_30d,
     page_views_per_week,

@@ -3,9 +3,7 @@
     file it read (so a re-delivered, shorter file leaves no stale lines). -#}
 {%- set landing_source = source('web', 'events') -%}{#- lineage: the files; landing_files lists them from the ledger -#}
 {%- set ledger = source('landing', 'file_ledger') -%}
-{#- event_id is stored uncompressed (macros/storage.sql): random ids compress little for much work -#}
-{{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns',
-          uncompressed_columns=['event_id']) }}
+{{ config(materialized='incremental', unique_key='source_file', incremental_strategy='delete+insert', on_schema_change='sync_all_columns') }}
 
 {%- set files = landing_files('web_events', is_incremental()) -%}
 {%- set event_keys = ['event_id', 'anonymous_id', 'user_id', 'session_hint', 'event_type', 'page_url', 'product_id',
