@@ -150,11 +150,14 @@ def scan_landing(paths: Paths) -> dict:
     """Scan the landing zone into the warehouse's file ledger (see segwarehouse.landing.ledger)."""
     import duckdb
 
-    from segwarehouse.landing import ledger
+    from segwarehouse.landing import declared, ledger
 
     paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    decl = declared.declaration(paths.raw, paths.sources_config)
     with duckdb.connect(str(paths.warehouse)) as con:
-        return ledger.scan(con, paths.raw).as_dict()
+        out = ledger.scan(con, paths.raw).as_dict()
+        declared.record(con, decl)
+    return {**out, "sources": decl.as_dict()}
 
 
 def _mark_loaded(paths: Paths, sources: list[str], as_of: str, full_refresh: bool) -> None:
