@@ -74,23 +74,29 @@ def validate_profiles(ds: str | date | None, run_id: str | None, paths: Paths | 
             "evidence": str(gate.validation_dir)}
 
 
-def publish_serving(paths: Paths | None = None) -> dict:
+def publish_serving(paths: Paths | None = None, *, allow_failed_gate: bool | None = None) -> dict:
     """Atomically replace the serving file with the current validated tables (see SERVING_TABLES).
 
+    Refuses (GateNotPassed) when the warehouse's latest quality gate run did not pass, unless overridden
+    deliberately (`allow_failed_gate`, else $SEGWAREHOUSE_PUBLISH_WITHOUT_GATE; segwarehouse.quality.guard).
     The profile mart goes out pseudonymized only (`main.user_profile_public`, keyed HMAC of its PII
     columns; needs SEGWAREHOUSE_PII_KEY), with the BI views of `segwarehouse.serving.contract` and their Parquet
     exports (docs/bi.md).
     """
     import duckdb
 
+    from segwarehouse.quality.guard import require_passed_gate
     from segwarehouse.serving.contract import PROFILE_SOURCE, publish_serving_contract
 
     paths = paths or get_paths()
+    gate = require_passed_gate(paths.warehouse, allow_failed_gate=allow_failed_gate)
+    if gate["gate_overridden"]:
+        log.warning("publishing although %s (override requested)", gate["gate_problem"])
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         present = {f"{s}.{t}" for s, t in con.execute(
             "select table_schema, table_name from information_schema.tables").fetchall()}
     tables = [t for t in SERVING_TABLES if t in present and t != PROFILE_SOURCE]
-    return publish_serving_contract(paths, tables).as_dict()
+    return {**publish_serving_contract(paths, tables).as_dict(), **gate}
 
 
 def publish_profiles(ds: str | date | None, run_id: str | None, paths: Paths | None = None) -> dict:
