@@ -54,6 +54,13 @@ class FeatureConfig:
     weights: dict[str, float] = field(default_factory=dict)
     min_completeness: float = 0.5  # rows with fewer non-missing numeric features are not trained on
     max_categories: int = 10
+    # a configured feature populated in fewer rows than this is left out (ml/feature_choice.py): the default set
+    # follows the sources a deployment has (no web data -> no browsing features)
+    min_populated: float = 0.05
+    # the numeric features used instead when fewer than min_completeness of the configured numeric ones are
+    # populated (transactions only: RFM); populated categorical features are kept
+    fallback_log1p: tuple[str, ...] = ()
+    fallback_numeric: tuple[str, ...] = ()
 
     @property
     def numeric_all(self) -> tuple[str, ...]:
@@ -167,7 +174,8 @@ class MLConfig:
         from .rules import rule_columns  # lazy: rules imports pandas
 
         named = [("input.id_column", self.input.id_column),
-                 *((f"features.{kind}", c) for kind in ("log1p", "numeric", "categorical")
+                 *((f"features.{kind}", c) for kind in ("log1p", "numeric", "categorical", "fallback_log1p",
+                                                          "fallback_numeric")
                    for c in getattr(self.features, kind))]
         try:
             named += [("rules[].column", c) for c in rule_columns(self.rules)]

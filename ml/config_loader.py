@@ -41,6 +41,7 @@ def check_config(cfg: MLConfig, *, model: bool = True) -> None:
         raise ConfigError("imputation.fallback",
                           f"must be one of {sorted(_IMPUTERS)} or null, got {cfg.imputation.fallback!r}")
     _share("features.min_completeness", cfg.features.min_completeness)
+    _share("features.min_populated", cfg.features.min_populated)
     pca = cfg.pca_components
     if pca is not None and not ((isinstance(pca, int) and pca >= 1) or (isinstance(pca, float) and 0 < pca < 1)):
         raise ConfigError("pca_components", f"must be null, an integer >= 1 or a share in (0, 1), got {pca!r}")
