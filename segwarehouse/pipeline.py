@@ -64,11 +64,12 @@ def build_warehouse(ds: str | date | None, paths: Paths | None = None, *, full_r
 
 def validate_profiles(ds: str | date | None, run_id: str | None, paths: Paths | None = None) -> dict:
     """Great Expectations gate on staging and the profile mart; raises QualityGateFailed on failure."""
+    from expectations.thresholds import load_thresholds
     from segwarehouse.quality.gate import validate_warehouse
 
     paths = paths or get_paths()
     name = run_folder_name(run_id, f"warehouse_{_day(ds)}")
-    gate = validate_warehouse(paths.warehouse, name, paths.runs)
+    gate = validate_warehouse(paths.warehouse, name, paths.runs, thresholds=load_thresholds(paths.gate_config))
     return {"run": name, "success": gate.success, "suites": {s.suite: s.success for s in gate.suites},
             "n_expectations": sum(len(s.expectations) for s in gate.suites), "seconds": round(gate.duration_s, 2),
             "evidence": str(gate.validation_dir)}
