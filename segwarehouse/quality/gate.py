@@ -134,6 +134,7 @@ def validate_warehouse(
                 continue
             relation = f"{ident(schema)}.{ident(table)}"
             suite, skipped = _without_absent_columns(con, relation, table, suite, columns, thresholds)
+            _seeded_currencies(con, schema, suite)
             row_ids = tuple(c for c in ROW_IDS.get(table, ()) if c in columns)
             since, through = _load_scope(con, relation, table, suite.name, columns, run_id)
             rows = relation if since is None else (
@@ -351,6 +352,16 @@ def _without_absent_columns(con: duckdb.DuckDBPyConnection, relation: str, table
         else:
             kept.append(e)
     return gx.ExpectationSuite(suite.name, expectations=kept), tuple(skipped)
+
+
+def _seeded_currencies(con: duckdb.DuckDBPyConnection, schema: str, suite: gx.ExpectationSuite) -> None:
+    """Currency sets follow the deployment's seeds/fx_rates.csv (the currencies staging accepts)."""
+    if not _columns(con, schema, "fx_rates"):
+        return
+    seeded = sorted(r[0] for r in con.execute(f"select currency from {ident(schema)}.fx_rates").fetchall())
+    for e in suite.expectations:
+        if getattr(e, "column", None) == "currency" and getattr(e, "value_set", None) is not None:
+            e.value_set = seeded
 
 
 def _quarantine_frames(con: duckdb.DuckDBPyConnection, schema: str, thresholds: GateThresholds, run_id: str

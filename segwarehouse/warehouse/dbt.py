@@ -96,6 +96,8 @@ def run_dbt(args: list[str], *, paths: Paths | None = None, vars: dict | None = 
     paths = paths or get_paths()
     # values that dbt pastes into SQL text: refuse a bad one before dbt runs (DbtVarError names var and rule)
     validate_raw_path(str(paths.raw))
+    if os.environ.get("SEGWAREHOUSE_REPORTING_CURRENCY"):  # dbt var reporting_currency (dbt_project.yml)
+        validate_dbt_vars({"reporting_currency": os.environ["SEGWAREHOUSE_REPORTING_CURRENCY"]})
     if vars:
         validate_dbt_vars(vars)
     paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
