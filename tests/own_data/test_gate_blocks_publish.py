@@ -121,3 +121,13 @@ def test_bad_gate_config_names_file_and_key(tmp_path):
         load_thresholds(path)
     path.write_text("mostly:\n  stg_crm__contacts.email: 0.5\n")
     assert load_thresholds(path).mostly["stg_crm__contacts.email"] == 0.5
+
+
+def test_shipped_gate_config_states_the_defaults():
+    """config/quality.yml documents the defaults: loading it changes nothing."""
+    from dataclasses import replace
+
+    from expectations.thresholds import GateThresholds, load_thresholds
+
+    shipped = load_thresholds(HOME / "config" / "quality.yml")
+    assert replace(shipped, source=None) == replace(GateThresholds(), tolerance=0.2)  # the file states 0.2
