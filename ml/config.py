@@ -145,6 +145,9 @@ class PersonaConfig:
     keep_name_z: float = 0.3  # a segment keeps its name while each named trait keeps its sign and this |z|
     recheck_at_scoring: bool = True  # check names against each scoring run's figures too
     terms: dict[str, dict[str, str]] = field(default_factory=dict)  # feature -> {high: word, low: word}
+    # a word must also be true in the feature's own unit, not only relative to the population (z): feature ->
+    # {low_max: x} ("low" words need a segment mean <= x), {high_min: x} ("high" words a mean >= x)
+    bounds: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
