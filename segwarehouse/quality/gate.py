@@ -101,8 +101,11 @@ def validate_warehouse(
     Opens the warehouse read-write: run it in the single-writer slot, after dbt.
     """
     thresholds = thresholds or _deployment_thresholds()
-    tolerance = tolerance if tolerance is not None else thresholds.tolerance
-    mean_tolerance = mean_tolerance if mean_tolerance is not None else thresholds.mean_tolerance
+    # explicit arguments, then the environment, then the config file, then the default
+    if tolerance is None and not os.environ.get(TOLERANCE_ENV, "").strip():
+        tolerance = thresholds.tolerance
+    if mean_tolerance is None and not os.environ.get(MEAN_TOLERANCE_ENV, "").strip():
+        mean_tolerance = thresholds.mean_tolerance
     tolerance, mean_tolerance = resolve_tolerances(tolerance, mean_tolerance)
     check_quarantine = tuple(tables) == DEFAULT_TABLES
     unknown = [t for t in tables if t not in ROW_SUITES]
