@@ -54,6 +54,13 @@ class FeatureConfig:
     weights: dict[str, float] = field(default_factory=dict)
     min_completeness: float = 0.5  # rows with fewer non-missing numeric features are not trained on
     max_categories: int = 10
+    # a configured feature populated in fewer rows than this is left out (ml/feature_choice.py): the default set
+    # follows the sources a deployment has (no web data -> no browsing features)
+    min_populated: float = 0.05
+    # the numeric features used instead when fewer than min_completeness of the configured numeric ones are
+    # populated (transactions only: RFM); populated categorical features are kept
+    fallback_log1p: tuple[str, ...] = ()
+    fallback_numeric: tuple[str, ...] = ()
 
     @property
     def numeric_all(self) -> tuple[str, ...]:
@@ -138,6 +145,9 @@ class PersonaConfig:
     keep_name_z: float = 0.3  # a segment keeps its name while each named trait keeps its sign and this |z|
     recheck_at_scoring: bool = True  # check names against each scoring run's figures too
     terms: dict[str, dict[str, str]] = field(default_factory=dict)  # feature -> {high: word, low: word}
+    # a word must also be true in the feature's own unit, not only relative to the population (z): feature ->
+    # {low_max: x} ("low" words need a segment mean <= x), {high_min: x} ("high" words a mean >= x)
+    bounds: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -167,7 +177,8 @@ class MLConfig:
         from .rules import rule_columns  # lazy: rules imports pandas
 
         named = [("input.id_column", self.input.id_column),
-                 *((f"features.{kind}", c) for kind in ("log1p", "numeric", "categorical")
+                 *((f"features.{kind}", c) for kind in ("log1p", "numeric", "categorical", "fallback_log1p",
+                                                          "fallback_numeric")
                    for c in getattr(self.features, kind))]
         try:
             named += [("rules[].column", c) for c in rule_columns(self.rules)]

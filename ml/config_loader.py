@@ -41,6 +41,12 @@ def check_config(cfg: MLConfig, *, model: bool = True) -> None:
         raise ConfigError("imputation.fallback",
                           f"must be one of {sorted(_IMPUTERS)} or null, got {cfg.imputation.fallback!r}")
     _share("features.min_completeness", cfg.features.min_completeness)
+    _share("features.min_populated", cfg.features.min_populated)
+    for feature, bound in cfg.personas.bounds.items():
+        if not isinstance(bound, dict) or not bound or set(bound) - {"low_max", "high_min"} or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in bound.values()):
+            raise ConfigError(f"personas.bounds.{feature}",
+                              f"must map low_max and/or high_min to numbers, got {bound!r}")
     pca = cfg.pca_components
     if pca is not None and not ((isinstance(pca, int) and pca >= 1) or (isinstance(pca, float) and 0 < pca < 1)):
         raise ConfigError("pca_components", f"must be null, an integer >= 1 or a share in (0, 1), got {pca!r}")

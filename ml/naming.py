@@ -27,7 +27,7 @@ import pandas as pd
 
 from .audit import record_event
 from .config import PersonaConfig
-from .personas import name_from_traits, persona_traits
+from .personas import bound_violation, name_from_traits, persona_traits
 from .warehouse import table
 
 
@@ -61,13 +61,18 @@ def name_rule(traits: Sequence[tuple[str, str]], buyer_share: float) -> dict[str
 
 
 def check_rule(rule: Mapping[str, Any], z: Mapping[str, float], buyer_share: float,
-               keep_z: float) -> tuple[bool, str]:
-    """(holds, why) for a name's rule against a segment's z-scores and buyer share."""
+               keep_z: float, means: Mapping[str, float] | None = None,
+               cfg: PersonaConfig | None = None) -> tuple[bool, str]:
+    """(holds, why) for a name's rule against a segment's z-scores, buyer share and (with `cfg`) the absolute
+    bounds of its words on the segment's means."""
     held = []
     for feature, side in rule.get("traits") or []:
         value = z.get(feature)
         if value is None:
             return False, f"{feature} is no longer a model feature"
+        violated = bound_violation(feature, side, (means or {}).get(feature), cfg) if cfg else None
+        if violated:
+            return False, f"{feature} {side} is not true of the segment: {violated}"
         if side == "high" and value < keep_z:
             return False, f"{feature} no longer high (z {value:+.2f} < +{keep_z})"
         if side == "low" and value > -keep_z:
@@ -79,10 +84,12 @@ def check_rule(rule: Mapping[str, Any], z: Mapping[str, float], buyer_share: flo
     return True, "traits hold: " + (", ".join(held) if held else "no trait (neutral name)")
 
 
-def _z_by_segment(features: pd.DataFrame) -> dict[int, dict[str, float]]:
+def _z_by_segment(features: pd.DataFrame, column: str = "z_score") -> dict[int, dict[str, float]]:
     out: dict[int, dict[str, float]] = {}
+    if column not in features:
+        return out
     for row in features.itertuples(index=False):
-        out.setdefault(int(row.segment_id), {})[str(row.feature)] = float(row.z_score)
+        out.setdefault(int(row.segment_id), {})[str(row.feature)] = float(getattr(row, column))
     return out
 
 
@@ -91,19 +98,21 @@ def decide_names(catalog: Mapping[int, CatalogEntry], profiles: pd.DataFrame, fe
     """One decision per segment of `profiles` (segment_id, buyer_share) given its z-scores (`features`:
     segment_id, feature, z_score) and the current catalog. Pure: nothing is written."""
     z_all = _z_by_segment(features)
+    means_all = _z_by_segment(features, "segment_mean")
     taken_keys = {e.segment_key for e in catalog.values()}
     decisions: list[NameDecision] = []
     for row in profiles.sort_values("segment_id").itertuples(index=False):
         seg, buyer_share = int(row.segment_id), float(row.buyer_share)
         z = pd.Series(z_all.get(seg, {}), dtype="float64")
+        means = means_all.get(seg, {})
         entry = catalog.get(seg)
         if entry is not None:
-            holds, why = check_rule(entry.rule, z.to_dict(), buyer_share, cfg.keep_name_z)
+            holds, why = check_rule(entry.rule, z.to_dict(), buyer_share, cfg.keep_name_z, means, cfg)
             if holds:
                 decisions.append(NameDecision(seg, entry.segment_key, entry.segment_name, entry.rule, "kept",
                                               why=why))
                 continue
-        traits = persona_traits(z, cfg)
+        traits = persona_traits(z, cfg, means)
         name = name_from_traits(traits, buyer_share, cfg)
         rule = name_rule(traits, buyer_share)
         if entry is None:

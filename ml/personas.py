@@ -39,8 +39,22 @@ def combine_summaries(summaries: Iterable[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(list(summaries)).groupby(level=0).sum()
 
 
-def persona_traits(z: pd.Series, cfg: PersonaConfig) -> list[tuple[str, str]]:
-    """The (feature, "high" | "low") pairs a name is made of: the strongest z-scores that have words."""
+def bound_violation(feature: str, side: str, mean: float | None, cfg: PersonaConfig) -> str | None:
+    """Why the word for (feature, side) is not true of a segment whose mean is `mean` (None: it is), by the
+    absolute bounds of `personas.bounds` ("New" buyers first seen 300 days ago on average are not new)."""
+    bound = cfg.bounds.get(feature, {})
+    if mean is None or np.isnan(mean):
+        return None
+    if side == "low" and "low_max" in bound and mean > bound["low_max"]:
+        return f"{feature} mean {mean:.1f} > {bound['low_max']:g} (personas.bounds low_max)"
+    if side == "high" and "high_min" in bound and mean < bound["high_min"]:
+        return f"{feature} mean {mean:.1f} < {bound['high_min']:g} (personas.bounds high_min)"
+    return None
+
+
+def persona_traits(z: pd.Series, cfg: PersonaConfig, means: dict[str, float] | None = None) -> list[tuple[str, str]]:
+    """The (feature, "high" | "low") pairs a name is made of: the strongest z-scores that have words and whose
+    words are true of the segment's own means (`personas.bounds`)."""
     traits: list[tuple[str, str]] = []
     words: list[str] = []
     for feature in z.abs().sort_values(ascending=False).index:
@@ -49,6 +63,8 @@ def persona_traits(z: pd.Series, cfg: PersonaConfig) -> list[tuple[str, str]]:
             break
         side = "high" if value > 0 else "low"
         term = cfg.terms.get(feature, {}).get(side)
+        if bound_violation(str(feature), side, (means or {}).get(str(feature)), cfg):
+            continue
         if term and term.lower() not in (w.lower() for w in words):
             words.append(term)
             traits.append((str(feature), side))
@@ -63,9 +79,10 @@ def name_from_traits(traits: Sequence[tuple[str, str]], buyer_share: float, cfg:
     return text[0].upper() + text[1:]
 
 
-def persona_name(z: pd.Series, buyer_share: float, cfg: PersonaConfig) -> str:
+def persona_name(z: pd.Series, buyer_share: float, cfg: PersonaConfig,
+                 means: dict[str, float] | None = None) -> str:
     """Name from the strongest z-scores that have words, e.g. "High-value frequent buyers"."""
-    return name_from_traits(persona_traits(z, cfg), buyer_share, cfg)
+    return name_from_traits(persona_traits(z, cfg, means), buyer_share, cfg)
 
 
 def finalize_profiles(summary: pd.DataFrame, features: Sequence[str],
@@ -80,7 +97,7 @@ def finalize_profiles(summary: pd.DataFrame, features: Sequence[str],
     for seg, s in summary.iterrows():
         if int(seg) == NO_SEGMENT:
             continue
-        z_by_feature = {}
+        z_by_feature, means = {}, {}
         for f in features:
             cnt, pop_cnt = s[f"cnt__{f}"], total[f"cnt__{f}"]
             seg_mean = s[f"sum__{f}"] / cnt if cnt else np.nan
@@ -89,6 +106,7 @@ def finalize_profiles(summary: pd.DataFrame, features: Sequence[str],
             pop_std = float(np.sqrt(max(pop_var, 0.0))) if pop_cnt else np.nan
             z = (seg_mean - pop_mean) / pop_std if pop_std and pop_std > 0 else 0.0
             z_by_feature[f] = 0.0 if np.isnan(z) else float(z)
+            means[f] = float(seg_mean)
             feature_rows.append({"segment_id": int(seg), "feature": f, "segment_mean": float(seg_mean),
                                  "population_mean": float(pop_mean), "population_std": pop_std,
                                  "z_score": z_by_feature[f]})
@@ -100,7 +118,7 @@ def finalize_profiles(summary: pd.DataFrame, features: Sequence[str],
             "size": int(s["n"]),
             "share": float(s["n"] / n_total) if n_total else 0.0,
             "buyer_share": buyer_share,
-            "persona_name": persona_name(z_series, buyer_share, cfg),
+            "persona_name": persona_name(z_series, buyer_share, cfg, means),
             "top_traits": ", ".join(f"{f} {z_series[f]:+.1f}z" for f in top),
         })
     columns = ["segment_id", "size", "share", "buyer_share", "persona_name", "top_traits"]

@@ -28,6 +28,7 @@ from .alignment import NO_SEGMENT, align_segment_ids, label_centroids
 from .audit import current_actor, record_event
 from .config import MLConfig
 from .config_loader import check_config, load_config
+from .feature_choice import choose_features
 from .features import add_derived_columns, build_preprocessor, build_reducer, feature_completeness
 from .lifecycle import recent_champions, set_champion
 from .load_check import LoadCheck, run_load_check, write_check_sample
@@ -355,7 +356,7 @@ def read_training_frame(con: Any, cfg: MLConfig, as_of_date: Any = None,
         rel = f"(select * from {rel} where as_of_date = cast('{pd.Timestamp(as_of_date).date()}' as date))"
     available = set(_profile_columns(con, rel))
     wanted = [cfg.input.id_column, *cfg.features.all, "frequency", "as_of_date", "signup_at",
-              "days_since_first_activity", *also]
+              "days_since_first_activity", *cfg.features.fallback_log1p, *cfg.features.fallback_numeric, *also]
     cols = ", ".join(f'"{c}"' for c in dict.fromkeys(wanted) if c in available)
     missing = set(cfg.features.all) - available
     if missing:
@@ -421,6 +422,9 @@ def _train_on(con: Any, cfg: MLConfig, run_id: str | None, as_of_date: Any, mode
     recent = load_recent_champions(con, cfg, exclude_version=version, loaded=previous)
     former_columns = [c for m in recent for c in input_columns(m.model, [])]
     frame, n_pop = read_training_frame(con, cfg, as_of_date, also=former_columns)
+    cfg, chosen = choose_features(frame, cfg)
+    if chosen["left_out"]:
+        log.info("features left out (not populated by this deployment's data): %s", chosen["left_out"])
     result = train_segmentation(frame, cfg, previous=previous, n_population=n_pop, recent=recent,
                                 catalog=read_catalog(con, schema), next_id=next_segment_id(con, schema))
     decision = decide_promotion(result, cfg)
@@ -447,6 +451,7 @@ def _train_on(con: Any, cfg: MLConfig, run_id: str | None, as_of_date: Any, mode
     row = registry_row(result, cfg, model_version=version, run_id=run_id, artifact=artifact, fmt=fmt,
                        sha256=sha, decision=decision, n_population=n_pop, status=status,
                        artifact_note="; ".join(notes) or None, load_check=check)
+    row["features"]["chosen_from_data"] = chosen
     artifact.with_suffix(".json").write_text(json.dumps(row, indent=2, sort_keys=True, default=str))
     actor = current_actor()
     con.execute("begin transaction")

@@ -82,49 +82,60 @@ def run_whole_table_tests(paths: Paths | None = None) -> dict:
 
 def validate_profiles(ds: str | date | None, run_id: str | None, paths: Paths | None = None) -> dict:
     """Great Expectations gate on staging and the profile mart; raises QualityGateFailed on failure."""
+    from expectations.thresholds import load_thresholds
     from segwarehouse.quality.gate import validate_warehouse
 
     paths = paths or get_paths()
     name = run_folder_name(run_id, f"warehouse_{_day(ds)}")
     with _lock(f"gate {name}", paths):
-        gate = validate_warehouse(paths.warehouse, name, paths.runs)
+        gate = validate_warehouse(paths.warehouse, name, paths.runs, thresholds=load_thresholds(paths.gate_config))
     return {"run": name, "success": gate.success, "suites": {s.suite: s.success for s in gate.suites},
             "n_expectations": sum(len(s.expectations) for s in gate.suites), "seconds": round(gate.duration_s, 2),
             "evidence": str(gate.validation_dir)}
 
 
-def publish_serving(paths: Paths | None = None) -> dict:
+def publish_serving(paths: Paths | None = None, *, allow_failed_gate: bool | None = None) -> dict:
     """Atomically replace the serving file with the validated profile snapshot and the tables of SERVING_TABLES.
 
+    Refuses (GateNotPassed) when the warehouse's latest quality gate run did not pass, unless overridden
+    deliberately (`allow_failed_gate`, else $SEGWAREHOUSE_PUBLISH_WITHOUT_GATE; segwarehouse.quality.guard).
     The profiles go out pseudonymized only (`main.user_profile_public`, keyed HMAC of their PII columns; needs
     SEGWAREHOUSE_PII_KEY), with the BI views of `segwarehouse.serving.contract` and their Parquet exports
     (docs/bi.md). New profiles reach the snapshot only through `publish_profiles`.
     """
     import duckdb
 
+    from segwarehouse.quality.guard import require_passed_gate
     from segwarehouse.serving.contract import publish_serving_contract
 
     paths = paths or get_paths()
     with _lock("publish", paths):
+        gate = require_passed_gate(paths.warehouse, allow_failed_gate=allow_failed_gate)
+        if gate["gate_overridden"]:
+            log.warning("publishing although %s (override requested)", gate["gate_problem"])
         with duckdb.connect(str(paths.warehouse), read_only=True) as con:
             present = {f"{s}.{t}" for s, t in con.execute(
                 "select table_schema, table_name from information_schema.tables").fetchall()}
-        return publish_serving_contract(paths, [t for t in SERVING_TABLES if t in present]).as_dict()
+        tables = [t for t in SERVING_TABLES if t in present]
+        return {**publish_serving_contract(paths, tables).as_dict(), **gate}
 
 
 def publish_profiles(ds: str | date | None, run_id: str | None, paths: Paths | None = None, *,
-                     republish_older: bool = False) -> dict:
-    """Promote the live profile mart (its gate passed) to the validated snapshot and publish it.
+                     republish_older: bool = False, allow_failed_gate: bool | None = None) -> dict:
+    """Promote the live profile mart to the validated snapshot and publish it, when its latest gate passed
+    (GateNotPassed otherwise, unless `allow_failed_gate`: see `publish_serving`).
 
     The served as_of_date never goes backwards: a warehouse built for an older day than the one served is not
     published unless `republish_older`; the result says so (`published: False`) and the log says why.
     """
     import duckdb
 
+    from segwarehouse.quality.guard import require_passed_gate
     from segwarehouse.serving import validated
 
     paths = paths or get_paths()
     with _lock(f"publish profiles {run_id or ''}".strip(), paths):
+        require_passed_gate(paths.warehouse, allow_failed_gate=allow_failed_gate)  # before the snapshot changes
         with duckdb.connect(str(paths.warehouse), read_only=True) as con:
             day = con.execute(f"select max(as_of_date) from {validated.LIVE_PROFILE}").fetchall()[0][0]
         served = validated.served_as_of(paths.serving)
@@ -133,7 +144,8 @@ def publish_profiles(ds: str | date | None, run_id: str | None, paths: Paths | N
                         "republish_older to publish an older day over a newer one)", day, served)
             return {"as_of_date": str(day), "published": False, "served": str(served)}
         snapshot = validated.snapshot_profiles(paths.warehouse)
-        return {"as_of_date": str(day), "published": True, "snapshot": snapshot, **publish_serving(paths)}
+        return {"as_of_date": str(day), "published": True, "snapshot": snapshot,
+                **publish_serving(paths, allow_failed_gate=allow_failed_gate)}
 
 
 def previous_run_finished(previous) -> bool:

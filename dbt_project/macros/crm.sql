@@ -1,6 +1,6 @@
 {% macro latest_contact_versions(lines, customer_filter='true') -%}
   {#- The current version of each CRM contact among the valid lines of base_crm__contact_lines (`lines`): the
-      latest by updated_at, then delivery order. customer_filter (SQL on customer_id) limits the customers
+      latest by updated_at (a version without one ranks below dated ones), then delivery order. customer_filter (SQL on customer_id) limits the customers
       before the ranking, so a model that needs a few contacts does not rank all of them. -#}
 with valid as (
     select * from {{ lines }}
@@ -11,7 +11,7 @@ latest as (
     select
         *,
         row_number() over (
-            partition by customer_id order by updated_at desc, delivery_date desc, source_file desc, line_no desc
+            partition by customer_id order by updated_at desc nulls last, delivery_date desc, source_file desc, line_no desc
         ) as version_rank
     from valid
 )

@@ -15,6 +15,10 @@
   {%- if raw | trim == '' or modules.re.search('[\'"`;\\\\\\x00-\\x1f*?\\[\\]{}]', raw) -%}
     {%- do problems.append("raw_path=" ~ raw ~ ": must be a non-empty path without quotes, backslashes, ';', control or glob characters") -%}
   {%- endif -%}
+  {%- set currency = var('reporting_currency') | string -%}
+  {%- if not modules.re.match('^[A-Z]{3}$', currency) -%}
+    {%- do problems.append("reporting_currency=" ~ currency ~ ": must be an ISO-4217 code of three capital letters") -%}
+  {%- endif -%}
   {%- set integers = {
       'lookback_days': [0, 60], 'future_tolerance_days': [0, 30], 'session_gap_minutes': [1, 1440], 'line_bitmap_max_mb': [0, 65536],
       'max_customers_per_email': [1, 10000], 'max_customers_per_phone': [1, 10000],

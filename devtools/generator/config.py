@@ -62,6 +62,17 @@ class PlantedExperiment:
             raise ValueError("window_days must be >= 1")
 
 
+OMITTABLE_SOURCES = ("contacts", "events", "orders")
+# columns docs/sources.md marks optional, per landing-zone source the generator writes
+EMPTYABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "contacts": ("email", "phone", "first_name", "last_name", "birth_date", "gender", "city", "country",
+                 "signup_at", "marketing_consent", "loyalty_tier", "income_bracket", "interests", "updated_at"),
+    "orders": ("email", "status", "store_channel", "updated_at"),
+    "events": ("anonymous_id", "session_hint", "page_url", "product_id", "category", "search_query", "campaign_id",
+               "device", "channel"),
+}
+
+
 @dataclass(frozen=True)
 class GeneratorConfig:
     """What to generate. Deterministic: the same config gives byte-identical files."""
@@ -76,8 +87,22 @@ class GeneratorConfig:
     # everyone signs up, is active and visits on day 1: the population stays constant while history grows
     # (benchmarks separate the cost of more history from the cost of more persons)
     everyone_from_day_one: bool = False
+    # deployments without some sources or columns (docs/own-data.md): sources not written (contacts, events,
+    # orders: orders take their order lines along) and columns written empty ("contacts.updated_at", ...)
+    omit_sources: tuple[str, ...] = ()
+    empty_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        unknown = [s for s in self.omit_sources if s not in OMITTABLE_SOURCES]
+        if unknown:
+            raise ValueError(f"omit_sources: unknown source(s) {unknown}; known: {list(OMITTABLE_SOURCES)}")
+        if len(set(self.omit_sources)) == len(OMITTABLE_SOURCES):
+            raise ValueError("omit_sources: at least one source must remain")
+        bad = [c for c in self.empty_columns if c.partition(".")[0] not in EMPTYABLE_COLUMNS
+               or c.partition(".")[2] not in EMPTYABLE_COLUMNS[c.partition(".")[0]]]
+        if bad:
+            raise ValueError(f"empty_columns: {bad} not optional; allowed: "
+                             + ", ".join(f"{s}.{c}" for s, cols in EMPTYABLE_COLUMNS.items() for c in cols))
         if self.users < 10:
             raise ValueError(f"users must be >= 10, got {self.users}")
         if self.days < 14:

@@ -54,10 +54,13 @@ class _Writer:
             self.con.execute(stmt)
         self.seed, self.start = seed, start
 
-    def write(self, select: str, cols: dict[str, np.ndarray], path: Path, fmt: str) -> int:
+    def write(self, select: str, cols: dict[str, np.ndarray], path: Path, fmt: str,
+              empty: tuple[str, ...] = ()) -> int:
         table = pa.table(cols)
         self.con.register("t", table)
         query = select.format(seed=self.seed, start=self.start, table="t")
+        if empty:  # the column stays in the file (same header), every value empty
+            query = f"SELECT * REPLACE ({', '.join(f'NULL::VARCHAR AS {c}' for c in empty)}) FROM ({query})"
         opts = "FORMAT JSON" if fmt == "json" else "FORMAT CSV, HEADER true"
         self.con.execute(f"COPY ({query}) TO '{path}' ({opts})")
         self.con.unregister("t")
@@ -78,6 +81,9 @@ def generate(cfg: GeneratorConfig, raw: Path, truth: Path, *, log=None) -> dict:
     counts: dict[str, int] = defaultdict(int)
     pending: dict[int, list[dict[str, np.ndarray]]] = defaultdict(list)  # events waiting for a later delivery
     contact_bounds = np.searchsorted(contacts["delivery_day"], np.arange(cfg.days + 1))
+
+    def empty_in(source: str) -> tuple[str, ...]:
+        return tuple(c.partition(".")[2] for c in cfg.empty_columns if c.partition(".")[0] == source)
 
     for d in range(cfg.days):
         rng = np.random.default_rng([cfg.seed, 2, d])
@@ -107,11 +113,12 @@ def generate(cfg: GeneratorConfig, raw: Path, truth: Path, *, log=None) -> dict:
         counts["events_future_ts"] += int((ev_out["ts_dirt"] == 1).sum())
         counts["events_unparseable_ts"] += int((ev_out["ts_dirt"] == 2).sum())
         counts["events_missing_id"] += int(ev_out["no_id"].sum())
-        path = _partition(raw, "events", day.isoformat())
-        counts["events_rows"] += writer.write(EVENTS_SELECT, ev_out, path, "json")
         broken = int(rng.binomial(len(ev_out["person"]), dirt.malformed_line))
-        _append_broken(path, broken, _BROKEN_JSON, f"{d}")
-        counts["events_malformed_lines"] += broken
+        if "events" not in cfg.omit_sources:
+            path = _partition(raw, "events", day.isoformat())
+            counts["events_rows"] += writer.write(EVENTS_SELECT, ev_out, path, "json", empty_in("events"))
+            _append_broken(path, broken, _BROKEN_JSON, f"{d}")
+            counts["events_malformed_lines"] += broken
 
         orders, items = out["orders"], out["order_items"]
         m = len(orders["person"])
@@ -131,21 +138,23 @@ def generate(cfg: GeneratorConfig, raw: Path, truth: Path, *, log=None) -> dict:
             counts["orders_unknown_currency"] += int(unknown.sum())
             counts["orders_future_ts"] += int((orders["ts_dirt"] == 1).sum())
             counts["orders_unparseable_ts"] += int((orders["ts_dirt"] == 2).sum())
-            path = _partition(raw, "orders", day.isoformat())
-            counts["orders_rows"] += writer.write(ORDERS_SELECT, orders, path, "csv")
             broken = int(rng.binomial(m, dirt.malformed_line))
-            _append_broken(path, broken, _BROKEN_CSV, f"O{d}")
-            counts["orders_malformed_lines"] += broken
-            counts["order_items_rows"] += writer.write(ITEMS_SELECT, items, _partition(raw, "order_items", day.isoformat()), "csv")
+            if "orders" not in cfg.omit_sources:
+                path = _partition(raw, "orders", day.isoformat())
+                counts["orders_rows"] += writer.write(ORDERS_SELECT, orders, path, "csv", empty_in("orders"))
+                _append_broken(path, broken, _BROKEN_CSV, f"O{d}")
+                counts["orders_malformed_lines"] += broken
+                counts["order_items_rows"] += writer.write(ITEMS_SELECT, items, _partition(raw, "order_items", day.isoformat()), "csv")
 
         lo, hi = contact_bounds[d], contact_bounds[d + 1]
         if hi > lo:
             part = {k: v[lo:hi] for k, v in contacts.items()}
-            path = _partition(raw, "contacts", day.isoformat())
-            counts["contacts_rows"] += writer.write(CONTACTS_SELECT, part, path, "csv")
             broken = int(rng.binomial(hi - lo, dirt.malformed_line))
-            _append_broken(path, broken, _BROKEN_CSV, f"C{d}")
-            counts["contacts_malformed_lines"] += broken
+            if "contacts" not in cfg.omit_sources:
+                path = _partition(raw, "contacts", day.isoformat())
+                counts["contacts_rows"] += writer.write(CONTACTS_SELECT, part, path, "csv", empty_in("contacts"))
+                _append_broken(path, broken, _BROKEN_CSV, f"C{d}")
+                counts["contacts_malformed_lines"] += broken
         if log:
             log(f"{day} events={len(ev_out['person'])} orders={m} contacts={hi - lo}")
 

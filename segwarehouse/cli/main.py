@@ -31,7 +31,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         dirt = DirtRates().scaled(args.dirt_scale).with_overrides(_parse_overrides(args.dirt))
         cfg = GeneratorConfig(users=args.users, days=args.days, seed=args.seed, start_date=args.start_date,
                               events_per_user=args.events_per_user, dirt=dirt,
-                              everyone_from_day_one=args.everyone_from_day_one)
+                              everyone_from_day_one=args.everyone_from_day_one,
+                              omit_sources=tuple(s for item in args.omit for s in item.split(",") if s),
+                              empty_columns=tuple(c for item in args.empty_column for c in item.split(",") if c))
     except ValueError as exc:
         raise SystemExit(f"segwarehouse generate: {exc}") from None
     raw = Path(args.out) if args.out else get_paths().raw
@@ -66,7 +68,14 @@ def cmd_stage(args: argparse.Namespace) -> int:
     elif args.command == "gate":
         out = pipeline.validate_profiles(args.date, run_id)
     elif args.command == "publish":
-        out = pipeline.publish_profiles(None, run_id, republish_older=args.republish_older)
+        from segwarehouse.quality.guard import GateNotPassed
+
+        try:
+            out = pipeline.publish_profiles(None, run_id, republish_older=args.republish_older,
+                                            allow_failed_gate=args.allow_failed_gate or None)
+        except GateNotPassed as exc:
+            print(f"segwarehouse publish: {exc}", file=sys.stderr)
+            return 1
     elif args.command in {"train", "score"}:
         from ml.config import ConfigError
 
@@ -145,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dirt", action="append", default=[], metavar="NAME=RATE", help="override one dirt rate")
     g.add_argument("--everyone-from-day-one", action="store_true",
                    help="every person signs up and visits on the first day (a constant population)")
+    g.add_argument("--omit", action="append", default=[], metavar="SOURCE",
+                   help="do not write this source (contacts, events, orders); repeat or comma-separate")
+    g.add_argument("--empty-column", action="append", default=[], metavar="SOURCE.COLUMN",
+                   help="write this optional column empty, e.g. contacts.updated_at; repeat or comma-separate")
     g.add_argument("-v", "--verbose", action="store_true")
     g.set_defaults(func=cmd_generate)
 
@@ -165,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "publish":
             sp.add_argument("--republish-older", action="store_true",
                             help="publish even when serving holds a later day than the warehouse")
+            sp.add_argument("--allow-failed-gate", action="store_true",
+                            help="publish even though the latest quality gate run failed (deliberate override)")
         if name in {"train", "score"}:
             sp.add_argument("--config", help="ML config file (default $SEGWAREHOUSE_ML_CONFIG, else config/ml.yml)")
         sp.set_defaults(func=cmd_stage)

@@ -60,6 +60,16 @@ class Paths:
         return Path(os.environ.get("SEGWAREHOUSE_ML_CONFIG", self.home / "config" / "ml.yml"))
 
     @property
+    def sources_config(self) -> Path:
+        """Which sources this deployment delivers (optional; docs/own-data.md): absent = detected."""
+        return Path(os.environ.get("SEGWAREHOUSE_SOURCES_CONFIG", self.home / "config" / "sources.yml"))
+
+    @property
+    def gate_config(self) -> Path:
+        """The quality gate's thresholds for this deployment (docs/quality.md); absent keys keep the defaults."""
+        return Path(os.environ.get("SEGWAREHOUSE_GATE_CONFIG", self.home / "config" / "quality.yml"))
+
+    @property
     def dbt_project(self) -> Path:
         return self.home / "dbt_project"
 

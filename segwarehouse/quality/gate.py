@@ -42,6 +42,14 @@ from expectations import (
     dim_user_profile_keys_suite,
     dim_user_profile_metrics_suite,
 )
+from expectations.quarantine import (
+    FILE_ROW_IDS,
+    QUARANTINE_TABLE,
+    SOURCE_ROW_IDS,
+    file_quarantine_suite,
+    source_quarantine_suite,
+)
+from expectations.thresholds import GateThresholds, load_thresholds
 from segwarehouse.core.sql import ident
 from segwarehouse.quality import schema as qs
 from segwarehouse.quality.results import (
@@ -78,15 +86,28 @@ def validate_warehouse(
     mean_tolerance: float | None = None,
     schema: str = "main",
     raise_on_failure: bool = True,
+    thresholds: GateThresholds | None = None,
 ) -> GateResult:
     """Validate `tables` of the warehouse with their GX suites; raise `QualityGateFailed` on any failure.
 
     `tolerance` bounds the profile's row count against the last good run (0.2 = +-20 %),
     `mean_tolerance` the mean of `monetary` (defaults to `tolerance`); when not given they come from
     $SEGWAREHOUSE_GATE_TOLERANCE / $SEGWAREHOUSE_GATE_MEAN_TOLERANCE, else `DEFAULT_TOLERANCE`.
+    `thresholds` (default: the deployment's config/quality.yml, `expectations.thresholds`) set the `mostly`
+    of completeness checks, the quarantine shares and the tolerances when neither argument nor environment
+    does. Suites of sources the deployment does not deliver (landing.declared_sources) and expectations on
+    columns empty in every row are not run: they are listed as skipped. With the default tables the shares of
+    quarantined lines per source and per file are checked too.
     Opens the warehouse read-write: run it in the single-writer slot, after dbt.
     """
+    thresholds = thresholds or _deployment_thresholds()
+    # explicit arguments, then the environment, then the config file, then the default
+    if tolerance is None and not os.environ.get(TOLERANCE_ENV, "").strip():
+        tolerance = thresholds.tolerance
+    if mean_tolerance is None and not os.environ.get(MEAN_TOLERANCE_ENV, "").strip():
+        mean_tolerance = thresholds.mean_tolerance
     tolerance, mean_tolerance = resolve_tolerances(tolerance, mean_tolerance)
+    check_quarantine = tuple(tables) == DEFAULT_TABLES
     unknown = [t for t in tables if t not in ROW_SUITES]
     if unknown:
         raise ValueError(f"no suite for table(s) {unknown}; known: {sorted(ROW_SUITES)}")
@@ -104,13 +125,19 @@ def validate_warehouse(
 
     with duckdb.connect(str(warehouse_path)) as con:
         qs.ensure_tables(con)
+        undelivered = not_delivered_tables(con)
         for table in tables:
-            suite = ROW_SUITES[table]()
+            suite = thresholds.apply(ROW_SUITES[table](), table)
+            if table in undelivered:
+                outcomes.append(_skipped_suite(table, suite, undelivered[table], validation_dir))
+                continue
             columns = _columns(con, schema, table)
             if not columns:
                 outcomes.append(_missing_table(table, suite.name, validation_dir))
                 continue
             relation = f"{ident(schema)}.{ident(table)}"
+            suite, skipped = _without_absent_columns(con, relation, table, suite, columns, thresholds)
+            _seeded_currencies(con, schema, suite)
             row_ids = tuple(c for c in ROW_IDS.get(table, ()) if c in columns)
             since, through = _load_scope(con, relation, table, suite.name, columns, run_id)
             rows = relation if since is None else (
@@ -119,7 +146,7 @@ def validate_warehouse(
             frame = _frame(con, f"select {', '.join(map(ident, read)) or '1 as _'} from {rows}")
             shape = _frame(con, f"select * from {relation} limit 0")
             outcomes.append(replace(run(suite, table, frame, shape, row_ids),
-                                    validated_from=since, validated_through=through))
+                                    validated_from=since, validated_through=through, skipped=skipped))
             if table == PROFILE_TABLE:  # the published mart: its key and whole-table figures too
                 keys = frame[[PROFILE_KEY]] if PROFILE_KEY in frame else pd.DataFrame({PROFILE_KEY: []})
                 outcomes.append(run(dim_user_profile_keys_suite(), table, keys))
@@ -129,6 +156,9 @@ def validate_warehouse(
                     future_tolerance_days=_future_tolerance_days())
                 outcomes.append(run(metrics_suite, table, metrics[["row_count", "monetary_mean", "days_after_as_of"]]))
                 baseline_stats = metrics.iloc[0].to_dict()
+        if check_quarantine and _columns(con, schema, QUARANTINE_TABLE):
+            for suite, frame, ids, through in _quarantine_frames(con, schema, thresholds, run_id):
+                outcomes.append(replace(run(suite, QUARANTINE_TABLE, frame, row_ids=ids), validated_through=through))
         success = all(o.success for o in outcomes)
         _record_runs(con, run_id, outcomes)
         recorded = success and baseline_stats is not None
@@ -257,11 +287,114 @@ def _exception_message(result: dict[str, Any]) -> str | None:
     return None
 
 
+def _skipped_suite(table: str, suite: gx.ExpectationSuite, reason: str, validation_dir: Path) -> SuiteOutcome:
+    """A suite not run (its source is not delivered): passes, with every expectation listed as skipped."""
+    skipped = tuple(f"{table}.{getattr(e, 'column', None) or '*'}: {e.expectation_type} ({reason})"
+                    for e in suite.expectations)
+    path = validation_dir / f"{suite.name}.json"
+    path.write_text(json.dumps({"suite": suite.name, "table": table, "success": True, "expectations": [],
+                                "skipped": list(skipped)}, indent=2))
+    return SuiteOutcome(suite.name, table, True, (), 0, datetime.now(UTC), 0.0, path, skipped=skipped)
+
+
 def _missing_table(table: str, suite: str, validation_dir: Path) -> SuiteOutcome:
     outcome = ExpectationOutcome(table, suite, "table_exists", None, False, {}, "relation not found")
     path = validation_dir / f"{suite}.json"
     path.write_text(json.dumps({"suite": suite, "table": table, "success": False, "expectations": [outcome.to_dict()]}))
     return SuiteOutcome(suite, table, False, (outcome,), 0, datetime.now(UTC), 0.0, path)
+
+
+# --- what the deployment has ----------------------------------------------------------------------
+
+# staging relations of each delivered source (segwarehouse.landing.declared)
+SOURCE_TABLES: dict[str, tuple[str, ...]] = {
+    "contacts": ("stg_crm__contacts",),
+    "events": ("stg_web__events",),
+    "orders": ("stg_shop__orders", "stg_shop__order_items"),
+}
+
+
+def _deployment_thresholds() -> GateThresholds:
+    from segwarehouse.core.paths import get_paths
+
+    return load_thresholds(get_paths().gate_config)
+
+
+def not_delivered_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Staging tables of the sources the last landing scan recorded as not delivered -> why they are skipped."""
+    from segwarehouse.landing.declared import DECLARED, recorded
+
+    delivered = recorded(con)
+    if delivered is None:
+        return {}
+    origin = con.execute(f"select min(origin) from {DECLARED}").fetchall()[0][0]
+    return {table: f"source {group} not delivered ({origin}, {DECLARED})"
+            for group, tables in SOURCE_TABLES.items() if group not in delivered for table in tables}
+
+
+def _without_absent_columns(con: duckdb.DuckDBPyConnection, relation: str, table: str, suite: gx.ExpectationSuite,
+                            columns: list[str], thresholds: GateThresholds
+                            ) -> tuple[gx.ExpectationSuite, tuple[str, ...]]:
+    """The suite without the expectations on columns this deployment does not have: declared absent in the
+    config, or empty in every row of the table (all loads, not just the new one: a column that had values and
+    stops having them is a broken export and is checked)."""
+    read = sorted(c for c in _referenced(suite) if c in columns)
+    declared = {c.partition(".")[2] for c in thresholds.absent_columns if c.partition(".")[0] == table}
+    counts = con.execute(f"select count(*), {', '.join(f'count({ident(c)})' for c in read) or '0'} "
+                         f"from {relation}").fetchall()[0] if read else (0,)
+    empty = {c for c, n in zip(read, counts[1:], strict=True) if n == 0} if counts[0] else set()
+    absent = declared | empty
+    if not absent:
+        return suite, ()
+    kept, skipped = [], []
+    for e in suite.expectations:
+        column = getattr(e, "column", None)
+        if column in absent:
+            why = "declared absent in config" if column in declared else "column empty in every row"
+            skipped.append(f"{table}.{column}: {e.expectation_type} ({why})")
+        else:
+            kept.append(e)
+    return gx.ExpectationSuite(suite.name, expectations=kept), tuple(skipped)
+
+
+def _seeded_currencies(con: duckdb.DuckDBPyConnection, schema: str, suite: gx.ExpectationSuite) -> None:
+    """Currency sets follow the deployment's seeds/fx_rates.csv (the currencies staging accepts)."""
+    if not _columns(con, schema, "fx_rates"):
+        return
+    seeded = sorted(r[0] for r in con.execute(f"select currency from {ident(schema)}.fx_rates").fetchall())
+    for e in suite.expectations:
+        if getattr(e, "column", None) == "currency" and getattr(e, "value_set", None) is not None:
+            e.value_set = seeded
+
+
+def _quarantine_frames(con: duckdb.DuckDBPyConnection, schema: str, thresholds: GateThresholds, run_id: str
+                       ) -> list[tuple[gx.ExpectationSuite, pd.DataFrame, tuple[str, ...], datetime | None]]:
+    """(suite, frame, row ids) of the per-source and per-file quarantine checks. Per source: every line loaded so
+    far; per file: the files loaded since the file suite last passed (a reload rewrites all of a file's lines)."""
+    audit = f"{ident(schema)}.{ident(QUARANTINE_TABLE)}"
+    sources = _frame(con, f"""
+        select source_name, lines_in, rejected, rejected / lines_in::double as rejected_share
+        from {audit} where lines_in > 0 order by source_name""")
+    files_suite = file_quarantine_suite(thresholds.max_rejected_share_per_file)
+    since = con.execute(f"select max(validated_through) from {qs.RUNS} where suite = ? and success and run_id <> ?",
+                        [files_suite.name, run_id]).fetchall()[0][0]
+    bases = {"crm_contacts": "base_crm__contact_lines", "web_events": "base_web__event_lines",
+             "shop_orders": "base_shop__order_lines", "shop_order_items": "base_shop__order_item_lines"}
+    loaded = f"loaded_at > timestamp '{since.isoformat(sep=' ')}'" if since else "true"
+    parts = [f"select '{name}' as source_name, source_file, count(*) as lines, "
+             f"count(*) filter (where reject_reason is not null) as rejected from {ident(schema)}.{ident(base)} "
+             f"where {loaded} group by source_file"
+             for name, base in bases.items() if _columns(con, schema, base)]
+    through = con.execute(" union all ".join(
+        f"select max(loaded_at) from {ident(schema)}.{ident(b)}" for b in bases.values()
+        if _columns(con, schema, b)).join(("select max(m) from (", ") t(m)"))).fetchall()[0][0] if parts else None
+    files = _frame(con, f"""
+        select source_name, source_file, lines, rejected, rejected / lines::double as rejected_share
+        from ({' union all '.join(parts)}) where lines >= {int(thresholds.min_file_lines)}
+        order by source_name, source_file""") if parts else pd.DataFrame(
+        {"source_name": [], "source_file": [], "rejected_share": []})
+    return [(source_quarantine_suite(thresholds.max_rejected_share_per_source), sources, SOURCE_ROW_IDS, None),
+            (files_suite, files, FILE_ROW_IDS, through)]
 
 
 # --- DuckDB side ---------------------------------------------------------------------------------
@@ -323,10 +456,10 @@ def _record_runs(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[Sui
             con.execute(f"delete from {table} where run_id = ?", [run_id])
         con.executemany(f"""insert into {qs.RUNS} (run_id, suite, success, n_expectations, n_failed,
                 failed_summary, started_at, duration_s, result_path, table_name, n_rows, validated_from,
-                validated_through) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                validated_through, skipped_summary) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [[run_id, o.suite, o.success, len(o.expectations), len(o.failures), o.failed_summary or None,
               o.started_at, o.duration_s, str(o.result_path), o.table, o.n_rows, o.validated_from,
-              o.validated_through] for o in outcomes])
+              o.validated_through, "\n".join(o.skipped) or None] for o in outcomes])
         if samples:
             con.executemany(f"insert into {qs.SAMPLES} values (?, ?, ?, ?, ?, ?)", samples)
         con.execute("commit")
@@ -394,6 +527,6 @@ def _summary(result: GateResult) -> dict[str, Any]:
                     "validated_from": s.validated_from.isoformat() if s.validated_from else None,
                     "validated_through": s.validated_through.isoformat() if s.validated_through else None,
                     "n_expectations": len(s.expectations), "n_failed": len(s.failures), "duration_s": s.duration_s,
-                    "result_path": str(s.result_path)} for s in result.suites],
+                    "skipped": list(s.skipped), "result_path": str(s.result_path)} for s in result.suites],
         "failures": [f.describe() for f in result.failures],
     }

@@ -103,6 +103,8 @@ class SuiteOutcome:
     # row) and up to `validated_through` (the table's latest load when the gate read it)
     validated_from: datetime | None = None
     validated_through: datetime | None = None
+    # expectations not run, each with why (source not delivered, column empty in every row, declared absent)
+    skipped: tuple[str, ...] = ()
 
     @property
     def is_whole_table(self) -> bool:

@@ -14,7 +14,8 @@ TABLES: dict[str, str] = {
     "data_quality_runs": """
         run_id varchar not null, suite varchar not null, success boolean not null, n_expectations integer not null,
         n_failed integer not null, failed_summary varchar, started_at timestamptz not null, duration_s double not null,
-        result_path varchar, table_name varchar, n_rows bigint, validated_from timestamp, validated_through timestamp""",
+        result_path varchar, table_name varchar, n_rows bigint, validated_from timestamp, validated_through timestamp,
+        skipped_summary varchar""",
     # the unredacted failures (sample values, row keys): warehouse only, never published; erasure deletes rows
     "data_quality_samples": """
         run_id varchar not null, suite varchar not null, table_name varchar not null, expectation_type varchar not null,

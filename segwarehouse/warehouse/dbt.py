@@ -96,6 +96,8 @@ def run_dbt(args: list[str], *, paths: Paths | None = None, vars: dict | None = 
     paths = paths or get_paths()
     # values that dbt pastes into SQL text: refuse a bad one before dbt runs (DbtVarError names var and rule)
     validate_raw_path(str(paths.raw))
+    if os.environ.get("SEGWAREHOUSE_REPORTING_CURRENCY"):  # dbt var reporting_currency (dbt_project.yml)
+        validate_dbt_vars({"reporting_currency": os.environ["SEGWAREHOUSE_REPORTING_CURRENCY"]})
     if vars:
         validate_dbt_vars(vars)
     paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
@@ -150,11 +152,14 @@ def scan_landing(paths: Paths) -> dict:
     """Scan the landing zone into the warehouse's file ledger (see segwarehouse.landing.ledger)."""
     import duckdb
 
-    from segwarehouse.landing import ledger
+    from segwarehouse.landing import declared, ledger
 
     paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    decl = declared.declaration(paths.raw, paths.sources_config)
     with duckdb.connect(str(paths.warehouse)) as con:
-        return ledger.scan(con, paths.raw).as_dict()
+        out = ledger.scan(con, paths.raw).as_dict()
+        declared.record(con, decl)
+    return {**out, "sources": decl.as_dict()}
 
 
 def _mark_loaded(paths: Paths, sources: list[str], as_of: str, full_refresh: bool) -> None:

@@ -61,7 +61,7 @@ def planted_run(tmp_path_factory) -> PlantedRun:
     from ml.score import score_from_warehouse
     from ml.train import train_from_warehouse
     from segwarehouse.experiments.refresh import refresh_from_warehouse
-    from segwarehouse.pipeline import build_warehouse, publish_serving
+    from segwarehouse.pipeline import build_warehouse, publish_serving, validate_profiles
     from segwarehouse.serving.contract import parquet_dir
     from segwarehouse.serving.validated import snapshot_profiles
 
@@ -77,6 +77,7 @@ def planted_run(tmp_path_factory) -> PlantedRun:
     cfg = experiment_config(assign_day, campaign_id(WORLD, PlantedExperiment(Path(), ASSIGN_DAY)))
 
     build_warehouse(assign_day, paths)
+    validate_profiles(assign_day, "gate-d", paths)  # publishing needs a passing gate (quality/guard.py)
     snapshot_profiles(paths.warehouse)  # as the gated publish of the day leaves it
     train_from_warehouse("train-d", config=load_ml_config().replace(stability={"n_bootstrap": 4, "sample_rows": 1500}),
                          paths=paths)

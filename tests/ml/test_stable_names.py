@@ -141,3 +141,25 @@ def test_renames_are_recorded_at_promotion_and_at_scoring_and_keys_never_change(
     rescored = score(db, fewer, "s2")
     assert (rescored.model_version, rescored.renamed) == ("m_r2", [])
     assert {s: v[1] for s, v in _catalog(db).items()} == {s: v[1] for s, v in first.items()}
+
+
+def test_a_word_must_be_true_in_days_not_only_relative_to_the_population():
+    """A data set where everyone is old: the least old segment (first seen 219-502 days ago) is not "New"."""
+    cfg = PersonaConfig(z_threshold=0.5, max_terms=2, keep_name_z=0.3,
+                        terms={**TERMS, "days_since_first_activity": {"high": "Long-standing", "low": "New"}},
+                        bounds={"days_since_first_activity": {"low_max": 90}})
+    profiles = pd.DataFrame([{"segment_id": 1, "buyer_share": 1.0}, {"segment_id": 2, "buyer_share": 1.0}])
+    features = pd.DataFrame([
+        {"segment_id": 1, "feature": "days_since_first_activity", "z_score": -1.2, "segment_mean": 330.0},
+        {"segment_id": 1, "feature": "frequency", "z_score": 0.6, "segment_mean": 3.0},
+        {"segment_id": 2, "feature": "days_since_first_activity", "z_score": -1.2, "segment_mean": 20.0},
+        {"segment_id": 2, "feature": "frequency", "z_score": 0.1, "segment_mean": 1.0}])
+    out = {d.segment_id: d for d in decide_names({}, profiles, features, cfg)}
+    assert out[1].name == "Frequent buyers"  # "New" is skipped: 330 days on average
+    assert out[2].name == "New buyers"
+    new = CatalogEntry(1, "new_buyers", "New buyers", {"traits": [["days_since_first_activity", "low"]],
+                                                       "buyers": True})
+    kept = {d.segment_id: d for d in decide_names({1: new}, profiles, features, cfg)}[1]
+    assert (kept.status, kept.name) == ("renamed", "Frequent buyers")
+    assert "days_since_first_activity low is not true of the segment: days_since_first_activity mean 330.0 > 90" \
+        in kept.why

@@ -23,6 +23,7 @@ from devtools.generator import GeneratorConfig, generate
 from segwarehouse import pipeline
 from segwarehouse.core.paths import Paths
 from segwarehouse.quality.gate import QualityGateFailed
+from segwarehouse.quality.guard import GateNotPassed
 from segwarehouse.serving.contract import parquet_dir
 
 pytestmark = pytest.mark.slow
@@ -184,9 +185,12 @@ def test_gate_results_reach_serving_without_raw_values(pre_erasure, tmp_path):
     # the raw sample stays in the warehouse, for the engineer who fixes the data
     samples = _q(pre_erasure.warehouse, "select description from quality.data_quality_samples where run_id = 'last_day'")
     assert any(leak in d for (d,) in samples)
-    # a publish (serving keeps every gate run) carries no raw value: view and Parquet export
+    # a publish (serving keeps every gate run) carries no raw value: view and Parquet export; the latest gate
+    # failed, so only a deliberate override publishes
     paths = _copy(pre_erasure, tmp_path / "data")
-    pipeline.publish_serving(paths)
+    with pytest.raises(GateNotPassed, match="'last_day'"):
+        pipeline.publish_serving(paths)
+    pipeline.publish_serving(paths, allow_failed_gate=True)
     assert not [s for (s,) in _q(paths.serving, "select failed_summary from data_quality_runs") if s and leak in s]
     parquet = parquet_dir(paths) / "data_quality_runs.parquet"
     assert leak.encode() not in parquet.read_bytes()

@@ -49,9 +49,11 @@ BAD_VARS = [
 
 
 def test_project_defaults_and_pipeline_values_pass():
-    defaults = {k: v for k, v in PROJECT_VARS.items() if k != "raw_path"}  # raw_path is a Jinja env_var default
-    assert set(defaults) | {"raw_path"} == set(RULES), "every dbt var has a rule"
+    from_env = {"raw_path", "reporting_currency"}  # Jinja env_var defaults (SEGWAREHOUSE_RAW, ..._CURRENCY)
+    defaults = {k: v for k, v in PROJECT_VARS.items() if k not in from_env}
+    assert set(defaults) | from_env == set(RULES), "every dbt var has a rule"
     assert validate_dbt_vars(defaults) == defaults
+    assert validate_dbt_vars({"reporting_currency": "EUR"})  # the env var's default
     assert validate_dbt_vars({"as_of_date": "2026-03-01", "lookback_days": 0, "raw_path": "/srv/data/raw-2"})
     assert validate_raw_path("/tmp/pytest-of-root/pytest-1/data0/raw") == "/tmp/pytest-of-root/pytest-1/data0/raw"
 

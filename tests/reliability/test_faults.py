@@ -133,6 +133,7 @@ def scenario(landing_zone: Paths, warehouse: Paths, tmp_path_factory) -> dict:
             out["published"].add(check(con))
 
     p.run("build", "--date", PREVIOUS_DAY)
+    p.run("gate", "--date", PREVIOUS_DAY)
     p.run("publish")
     published()
     stop, result = root / "stop", root / "reader.json"

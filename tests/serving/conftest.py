@@ -39,7 +39,7 @@ def served(warehouse: Paths, tmp_path_factory) -> Served:
     from ml.config_loader import load_config
     from ml.score import score_from_warehouse
     from ml.train import train_from_warehouse
-    from segwarehouse.pipeline import publish_serving, report_segments, score_segments
+    from segwarehouse.pipeline import publish_serving, report_segments, score_segments, validate_profiles
 
     mp = pytest.MonkeyPatch()
     for key in LOCATION_VARIABLES:  # these would override the private paths below
@@ -48,6 +48,7 @@ def served(warehouse: Paths, tmp_path_factory) -> Served:
     root = tmp_path_factory.mktemp("serving")
     paths = private_paths(warehouse, root)
     cfg = load_config().replace(stability={"n_bootstrap": 4, "sample_rows": 1500})
+    validate_profiles("2026-03-01", "gate-1", paths)  # publishing needs a passing gate (quality/guard.py)
     train_from_warehouse("train-1", config=cfg, paths=paths)
     score_from_warehouse("score-1", paths=paths)
     score = score_segments("score-2", paths=paths)  # the pipeline tasks: score, publish, report

@@ -43,7 +43,8 @@ checked as (
         case
             {{ csv_shape_rejects(header) }}
             when customer_id is null then 'missing customer_id'
-            when updated_at is null then 'unparseable updated_at'
+            -- updated_at is optional: without it the delivery order decides the version (docs/sources.md)
+            when updated_at is null and nullif(f[15], '') is not null then 'unparseable updated_at'
             {{ implausible_time_rejects('updated_at', 'updated_at', 'delivery_date') }}
             when signup_at is null and nullif(f[10], '') is not null then 'unparseable signup_at'
         end as reject_reason,

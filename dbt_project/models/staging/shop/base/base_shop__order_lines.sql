@@ -23,7 +23,8 @@ typed as (
         {{ parse_utc("nullif(f[4], '')") }} as ordered_at,
         upper(trim(f[5])) as currency,
         try_cast(case when {{ is_plain_number('f[6]') }} then trim(f[6]) end as decimal(18, 2)) as amount,
-        lower(trim(f[7])) as status,
+        -- status is optional: an export without one lists sales (docs/sources.md)
+        coalesce(nullif(lower(trim(f[7])), ''), 'completed') as status,
         coalesce(nullif(lower(trim(f[8])), ''), 'unknown') as store_channel,
         -- a missing or unreadable version time falls back to the order time
         coalesce({{ parse_utc("nullif(f[9], '')") }}, {{ parse_utc("nullif(f[4], '')") }}) as updated_at,
