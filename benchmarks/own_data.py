@@ -56,6 +56,7 @@ def main(root: Path) -> str:
     for stage, call in [("landing", lambda: pipeline.check_landing(as_of, paths)),
                         ("build", lambda: pipeline.build_warehouse(as_of, paths)),
                         ("gate", lambda: pipeline.validate_profiles(as_of, "gate_cdnow", paths)),
+                        ("profiles", lambda: pipeline.publish_profiles(as_of, "profiles_cdnow", paths)),
                         ("train", lambda: pipeline.retrain_segments("train_cdnow", paths)),
                         ("score", lambda: pipeline.score_segments("score_cdnow", paths)),
                         ("publish", lambda: pipeline.publish_segments("publish_cdnow", paths))]:

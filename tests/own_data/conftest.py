@@ -52,6 +52,7 @@ def run_shape(name: str, cfg: GeneratorConfig, data: Path) -> ShapeRun:
         ("landing", lambda: pipeline.check_landing(run.as_of, paths)),
         ("build", lambda: pipeline.build_warehouse(run.as_of, paths)),
         ("gate", lambda: pipeline.validate_profiles(run.as_of, f"gate_{name}", paths)),
+        ("profiles", lambda: pipeline.publish_profiles(run.as_of, f"profiles_{name}", paths)),
         ("train", lambda: pipeline.retrain_segments(f"train_{name}", paths)),
         ("score", lambda: pipeline.score_segments(f"score_{name}", paths)),
         ("publish", lambda: pipeline.publish_segments(f"publish_{name}", paths)),

@@ -30,20 +30,23 @@ def cdnow(own_env, tmp_path_factory):
 
     mp = pytest.MonkeyPatch()
     mp.setenv("SEGWAREHOUSE_REPORTING_CURRENCY", "USD")  # the data's one currency: amounts pass through
-    paths = Paths(home=HOME, data=tmp_path_factory.mktemp("cdnow") / "data")
-    counts = write_landing_zone(paths.raw)
-    seconds, results = {}, {}
-    for stage, call in [("landing", lambda: pipeline.check_landing(AS_OF, paths)),
-                        ("build", lambda: pipeline.build_warehouse(AS_OF, paths)),
-                        ("gate", lambda: pipeline.validate_profiles(AS_OF, "gate_cdnow", paths)),
-                        ("train", lambda: pipeline.retrain_segments("train_cdnow", paths)),
-                        ("score", lambda: pipeline.score_segments("score_cdnow", paths)),
-                        ("publish", lambda: pipeline.publish_segments("publish_cdnow", paths))]:
-        t0 = time.perf_counter()
-        results[stage] = call()
-        seconds[stage] = round(time.perf_counter() - t0, 2)
-    yield paths, counts, results, seconds
-    mp.undo()
+    try:
+        paths = Paths(home=HOME, data=tmp_path_factory.mktemp("cdnow") / "data")
+        counts = write_landing_zone(paths.raw)
+        seconds, results = {}, {}
+        for stage, call in [("landing", lambda: pipeline.check_landing(AS_OF, paths)),
+                            ("build", lambda: pipeline.build_warehouse(AS_OF, paths)),
+                            ("gate", lambda: pipeline.validate_profiles(AS_OF, "gate_cdnow", paths)),
+                            ("profiles", lambda: pipeline.publish_profiles(AS_OF, "profiles_cdnow", paths)),
+                            ("train", lambda: pipeline.retrain_segments("train_cdnow", paths)),
+                            ("score", lambda: pipeline.score_segments("score_cdnow", paths)),
+                            ("publish", lambda: pipeline.publish_segments("publish_cdnow", paths))]:
+            t0 = time.perf_counter()
+            results[stage] = call()
+            seconds[stage] = round(time.perf_counter() - t0, 2)
+        yield paths, counts, results, seconds
+    finally:
+        mp.undo()
 
 
 def test_cdnow_goes_from_files_to_published_segments(cdnow):
