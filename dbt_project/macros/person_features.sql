@@ -1,21 +1,19 @@
-{% macro person_features_recompute_prehook(windows=[], dated_relation=none, dated_column=none, also_changed=none, web_events=true) -%}
-  {#- Pre-hook of an incremental per-person feature model (DuckDB; one row per person_id, bookkeeping columns
-      computed_as_of_date and computed_at, see person_features_bookkeeping): only the persons whose figures
-      can have changed are recomputed, into temp table <model>__recompute, and their rows deleted:
+{% macro person_features_recompute_prehook(also_changed=none, web_events=true) -%}
+  {#- Pre-hook of an incremental per-person fact model (DuckDB; one row per person_id, bookkeeping columns
+      computed_as_of_date and computed_at, see person_features_bookkeeping): the facts do not depend on
+      as_of_date, so only the persons with new or changed data are recomputed, into temp table
+      <model>__recompute, and their rows deleted:
       * web_events: persons of every identifier pair of a device with event lines loaded after the table was
         last computed (loaded_at > computed_at: both are dbt invocation start times): new or re-delivered
         events, and the sessions the sessionization re-split, whichever pair each is attributed by;
       * persons of the person-map rows rewritten since then (mapped_at > computed_at), and the ids those rows
         had before (merges, splits);
-      * persons with rows of dated_relation (user_id, anonymous_id, dated_column) on a day that left one of
-        the windows (days before as_of_date) since the table's as_of_date: (computed - w, as_of - w] per w;
       * also_changed: SQL of further person ids (the rows an input model rewrote since then).
       A run for an earlier date than the table's recomputes everyone. Watermarks instead of "this run" keep a
       run after an interrupted one right. Rows of persons no longer in the person map are deleted too. The
       rest keeps its figures, which equals a full refresh. -#}
   {%- if is_incremental() -%}
     {%- set recompute = this.identifier ~ '__recompute' -%}
-    {%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" -%}
     {%- if 'computed_as_of_date' not in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
       {{ exceptions.raise_compiler_error(this ~ " was built by an earlier version without change tracking: rebuild it once with --full-refresh --select " ~ this.identifier) }}
     {%- endif -%}
@@ -25,40 +23,19 @@
     create or replace temp table {{ recompute }} as
     select distinct person_id from {{ ref('int_person_map') }};
     {%- else -%}
-    {%- set since = "cast('" ~ computed ~ "' as date)" -%}
     {%- set watermark = "cast('" ~ computed_at ~ "' as timestamp)" -%}
     create or replace temp table {{ recompute }} as
-    {%- if web_events or dated_relation is not none %}
-    with person_map as (
-        select node_key, person_id from {{ ref('int_person_map') }}
-        where id_type in ('customer_id', 'anonymous_id')
-    ),
-
-    touched_nodes as (
-        {%- if web_events %}
-        select {{ web_node_key('pairs.user_id', 'pairs.anonymous_id') }} as node_key
-        from {{ ref('int_web_pair_totals') }} as pairs
-        inner join (
-            select distinct {{ device_key() }} as device_key
-            from {{ ref('base_web__event_lines') }}
-            where loaded_at > {{ watermark }} and reject_reason is null
-        ) as loaded_devices
-            on loaded_devices.device_key = coalesce('anonymous_id:' || pairs.anonymous_id, 'customer_id:' || pairs.user_id)
-        {%- endif %}
-        {%- if web_events and dated_relation is not none %}
-        union
-        {%- endif %}
-        {%- if dated_relation is not none %}
-        -- rows of the days that left a window (a constant range on the stored column skips older row groups)
-        select {{ web_node_key('user_id', 'anonymous_id') }}
-        from {{ dated_relation }}
-        where {% for w in windows %}{{ 'or ' if not loop.first }}({{ dated_column }} >= {{ since }} - {{ w - 1 }} and {{ dated_column }} < {{ as_of }} - {{ w - 1 }})
-          {% endfor %}
-        {%- endif %}
-    )
-
+    {%- if web_events %}
     select person_map.person_id
-    from touched_nodes inner join person_map on person_map.node_key = touched_nodes.node_key
+    from {{ ref('int_web_pair_totals') }} as pairs
+    inner join (
+        select distinct {{ device_key() }} as device_key
+        from {{ ref('base_web__event_lines') }}
+        where loaded_at > {{ watermark }} and reject_reason is null
+    ) as loaded_devices
+        on loaded_devices.device_key = coalesce('anonymous_id:' || pairs.anonymous_id, 'customer_id:' || pairs.user_id)
+    inner join {{ ref('int_person_map') }} as person_map
+        on person_map.node_key = {{ web_node_key('pairs.user_id', 'pairs.anonymous_id') }}
     union
     {%- endif %}
     select person_id from {{ ref('int_person_map') }} where mapped_at > {{ watermark }}
