@@ -5,17 +5,28 @@
     (last 30/28 days, repeat visits) are int_person_recent_activity's, computed each run.
     Sessions are attributed like fct_sessions (the logged-in user's person, else the device's).
     Incremental on DuckDB: a run recomputes the persons whose sessions or identifiers changed
-    (person_features_recompute_prehook; computed_at records the run that computed a row). -#}
+    (persons_with_new_data; computed_at records the run that computed a row). -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='delete+insert',
+    unique_key='person_id',
     on_schema_change='fail',
-    pre_hook="{{ person_features_recompute_prehook() }}"
+    post_hook="{{ delete_keys_without('sessions_count', live_persons=true) }}"
 ) }}
--- the pre-hook reads: {{ ref('int_web_pair_totals') }} {{ ref('base_web__event_lines') }}
-with person_map as (
+{%- set changed_persons = persons_with_new_data() %}
+with
+{%- if is_incremental() %}
+recomputed as (
+    {{ changed_persons }}
+),
+{%- endif %}
+
+person_map as (
     select node_key, person_id from {{ ref('int_person_map') }}
-    where id_type in ('customer_id', 'anonymous_id') and {{ recompute_filter('person_id', 'person_id') }}
+    where id_type in ('customer_id', 'anonymous_id')
+    {%- if is_incremental() %}
+      and person_id in (select person_id from recomputed)
+    {%- endif %}
 ),
 
 sessions as (
@@ -58,13 +69,17 @@ channels as (
     select person_id, {{ first_by('channel', ['n desc', 'channel']) }} as preferred_channel
     from (select person_id, channel, count(*) as n from sessions group by person_id, channel)
     group by person_id
+),
+
+facts as (
+    select
+        totals.*,
+        devices.preferred_device,
+        channels.preferred_channel,
+        {{ person_features_bookkeeping() }}
+    from totals
+    inner join devices on devices.person_id = totals.person_id
+    inner join channels on channels.person_id = totals.person_id
 )
 
-select
-    totals.*,
-    devices.preferred_device,
-    channels.preferred_channel,
-    {{ person_features_bookkeeping() }}
-from totals
-inner join devices on devices.person_id = totals.person_id
-inner join channels on channels.person_id = totals.person_id
+{{ recomputed_persons_facts('facts') }}

@@ -3,17 +3,28 @@
     (int_web_pair_totals, int_web_node_category_totals; incremental). They change only when events or
     identifiers change; the windowed figures are int_person_recent_activity's, computed each run.
     Incremental on DuckDB: a run recomputes the persons whose events or identifiers changed
-    (person_features_recompute_prehook). -#}
+    (persons_with_new_data). -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='delete+insert',
+    unique_key='person_id',
     on_schema_change='fail',
-    pre_hook="{{ person_features_recompute_prehook() }}"
+    post_hook="{{ delete_keys_without('first_event_at', live_persons=true) }}"
 ) }}
--- the pre-hook reads: {{ ref('base_web__event_lines') }}
-with person_map as (
+{%- set changed_persons = persons_with_new_data() %}
+with
+{%- if is_incremental() %}
+recomputed as (
+    {{ changed_persons }}
+),
+{%- endif %}
+
+person_map as (
     select node_key, person_id from {{ ref('int_person_map') }}
-    where id_type in ('customer_id', 'anonymous_id') and {{ recompute_filter('person_id', 'person_id') }}
+    where id_type in ('customer_id', 'anonymous_id')
+    {%- if is_incremental() %}
+      and person_id in (select person_id from recomputed)
+    {%- endif %}
 ),
 
 pairs as (
@@ -46,12 +57,16 @@ categories as (
         group by 1, 2
     )
     group by person_id
+),
+
+facts as (
+    select
+        lifetime.*,
+        categories.top_category,
+        categories.top_category_share,
+        {{ person_features_bookkeeping() }}
+    from lifetime
+    left join categories on categories.person_id = lifetime.person_id
 )
 
-select
-    lifetime.*,
-    categories.top_category,
-    categories.top_category_share,
-    {{ person_features_bookkeeping() }}
-from lifetime
-left join categories on categories.person_id = lifetime.person_id
+{{ recomputed_persons_facts('facts') }}
