@@ -27,7 +27,8 @@ STAGES = ("landing", "build", "gate", "train", "score", "publish")
 def rfm_silhouette_ratio(warehouse: Path, max_rows: int = 8000) -> tuple[float, float, int]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         frame = con.execute("""select p.days_since_last_activity, p.frequency, p.monetary, a.segment_id
-            from dim_user_profile p join segments.segment_assignments a using (person_id)""").df()
+            from dim_user_profile p join segments.segment_assignments a using (person_id)
+            where p.days_since_last_activity is not null  -- nothing dated: no recency to compare""").df()
     X = StandardScaler().fit_transform(np.log1p(frame[["days_since_last_activity", "frequency", "monetary"]]
                                                 .clip(lower=0).to_numpy(float)))
     idx = np.random.default_rng(0).choice(len(X), min(max_rows, len(X)), replace=False)

@@ -39,33 +39,3 @@ select
 from latest
 where version_rank = 1
 {%- endmacro %}
-
-
-{% macro contacts_recompute_prehook() -%}
-  {#- Pre-hook of the incremental stg_crm__contacts (DuckDB): the customers to re-rank go to temp table
-      stg_crm__contacts__recompute and their rows are deleted: those with contact lines loaded after the
-      table's latest loaded_at, and those whose stored version's file was loaded again since. Every line
-      loaded up to that watermark was ranked by an earlier run (a run that loaded lines but stopped before
-      this model leaves them above the watermark). -#}
-  {%- if is_incremental() -%}
-    {%- set recompute = this.identifier ~ '__recompute' -%}
-    {%- set lines = ref('base_crm__contact_lines') -%}
-    {%- set watermark = run_query("select max(loaded_at) from " ~ this).rows[0][0] -%}
-    create or replace temp table {{ recompute }} as
-    {%- if watermark is none %}
-    select distinct customer_id from {{ lines }} where customer_id is not null;
-    {%- else %}
-    with loaded as (
-        select customer_id, source_file from {{ lines }}
-        where loaded_at > cast('{{ watermark }}' as timestamp)
-    )
-
-    select customer_id from loaded where customer_id is not null
-    union
-    select customer_id from {{ this }} where source_file in (select source_file from loaded);
-    {%- endif %}
-    delete from {{ this }} where customer_id in (select customer_id from {{ recompute }})
-  {%- else -%}
-    select 1
-  {%- endif -%}
-{%- endmacro %}

@@ -1,78 +1,46 @@
-{% macro person_features_recompute_prehook(windows=[], dated_relation=none, dated_column=none, also_changed=none, web_events=true) -%}
-  {#- Pre-hook of an incremental per-person feature model (DuckDB; one row per person_id, bookkeeping columns
-      computed_as_of_date and computed_at, see person_features_bookkeeping): only the persons whose figures
-      can have changed are recomputed, into temp table <model>__recompute, and their rows deleted:
-      * web_events: persons of every identifier pair of a device with event lines loaded after the table was
-        last computed (loaded_at > computed_at: both are dbt invocation start times): new or re-delivered
-        events, and the sessions the sessionization re-split, whichever pair each is attributed by;
-      * persons of the person-map rows rewritten since then (mapped_at > computed_at), and the ids those rows
-        had before (merges, splits);
-      * persons with rows of dated_relation (user_id, anonymous_id, dated_column) on a day that left one of
-        the windows (days before as_of_date) since the table's as_of_date: (computed - w, as_of - w] per w;
-      * also_changed: SQL of further person ids (the rows an input model rewrote since then).
-      A run for an earlier date than the table's recomputes everyone. Watermarks instead of "this run" keep a
-      run after an interrupted one right. Rows of persons no longer in the person map are deleted too. The
-      rest keeps its figures, which equals a full refresh. -#}
-  {%- if is_incremental() -%}
-    {%- set recompute = this.identifier ~ '__recompute' -%}
-    {%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" -%}
-    {%- if 'computed_as_of_date' not in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
-      {{ exceptions.raise_compiler_error(this ~ " was built by an earlier version without change tracking: rebuild it once with --full-refresh --select " ~ this.identifier) }}
-    {%- endif -%}
-    {%- set state = run_query("select max(computed_as_of_date), max(computed_at) from " ~ this).rows[0] -%}
-    {%- set computed, computed_at = state[0], state[1] -%}
-    {%- if computed is none or computed_at is none or (computed | string) > as_of_date() -%}
-    create or replace temp table {{ recompute }} as
-    select distinct person_id from {{ ref('int_person_map') }};
-    {%- else -%}
-    {%- set since = "cast('" ~ computed ~ "' as date)" -%}
-    {%- set watermark = "cast('" ~ computed_at ~ "' as timestamp)" -%}
-    create or replace temp table {{ recompute }} as
-    {%- if web_events or dated_relation is not none %}
-    with person_map as (
-        select node_key, person_id from {{ ref('int_person_map') }}
-        where id_type in ('customer_id', 'anonymous_id')
-    ),
-
-    touched_nodes as (
-        {%- if web_events %}
-        select {{ web_node_key('pairs.user_id', 'pairs.anonymous_id') }} as node_key
-        from {{ ref('int_web_pair_totals') }} as pairs
-        inner join (
-            select distinct {{ device_key() }} as device_key
-            from {{ ref('base_web__event_lines') }}
-            where loaded_at > {{ watermark }} and reject_reason is null
-        ) as loaded_devices
-            on loaded_devices.device_key = coalesce('anonymous_id:' || pairs.anonymous_id, 'customer_id:' || pairs.user_id)
-        {%- endif %}
-        {%- if web_events and dated_relation is not none %}
-        union
-        {%- endif %}
-        {%- if dated_relation is not none %}
-        -- rows of the days that left a window (a constant range on the stored column skips older row groups)
-        select {{ web_node_key('user_id', 'anonymous_id') }}
-        from {{ dated_relation }}
-        where {% for w in windows %}{{ 'or ' if not loop.first }}({{ dated_column }} >= {{ since }} - {{ w - 1 }} and {{ dated_column }} < {{ as_of }} - {{ w - 1 }})
-          {% endfor %}
-        {%- endif %}
-    )
-
+{% macro persons_with_new_data(web_events=true, also_changed=none) -%}
+  {#- SQL of the person ids an incremental per-person fact model (delete+insert on person_id; computed_at is
+      the start of the dbt invocation that computed a row) recomputes: the persons of every identifier pair of
+      a device with event lines loaded since its latest computed_at (web_events: new or re-delivered events and
+      the sessions they re-split), those of person-map rows rewritten since and the ids those rows had before
+      (merges, splits), and also_changed (SQL; {watermark} stands for that computed_at). Everyone when the table
+      is empty or was computed for a later as_of_date. A watermark rather than "this run's loads" keeps a run
+      after an interrupted one right. -#}
+  {%- set watermark = "(select coalesce(max(computed_at), cast('-infinity' as timestamp)) from " ~ this ~ ")" -%}
+  {%- if web_events %}
     select person_map.person_id
-    from touched_nodes inner join person_map on person_map.node_key = touched_nodes.node_key
+    from {{ ref('int_web_pair_totals') }} as pairs
+    inner join (
+        select distinct {{ device_key() }} as device_key
+        from {{ ref('base_web__event_lines') }}
+        where loaded_at > {{ watermark }} and reject_reason is null
+    ) as loaded_devices
+        on loaded_devices.device_key = coalesce('anonymous_id:' || pairs.anonymous_id, 'customer_id:' || pairs.user_id)
+    inner join {{ ref('int_person_map') }} as person_map
+        on person_map.node_key = {{ web_node_key('pairs.user_id', 'pairs.anonymous_id') }}
     union
-    {%- endif %}
-    select person_id from {{ ref('int_person_map') }} where mapped_at > {{ watermark }}
+  {%- endif %}
+    select person_id from {{ ref('int_person_map') }}
+    where mapped_at > {{ watermark }}
+       or (select max(computed_as_of_date) from {{ this }}) > cast('{{ as_of_date() }}' as date)
     union
     select previous_person_id from {{ ref('int_person_map') }}
     where mapped_at > {{ watermark }} and previous_person_id is not null
-    {%- if also_changed %}
+  {%- if also_changed %}
     union
     {{ also_changed | replace('{watermark}', watermark) }}
-    {%- endif %};
-    {%- endif %}
-    delete from {{ this }}
-    where person_id in (select person_id from {{ recompute }})
-       or person_id not in (select person_id from {{ ref('int_person_map') }})
+  {%- endif %}
+{%- endmacro %}
+
+
+{% macro delete_keys_without(marker_column, live_persons=false) -%}
+  {#- Post-hook of a delete+insert model whose incremental run outputs every key it recomputed, with
+      marker_column null for a key without data any more: delete+insert cannot remove a key missing from its
+      input, so those rows are deleted here (live_persons: persons gone from the person map too). Nothing to do
+      on Spark (full rebuilds). -#}
+  {%- if is_incremental() -%}
+    delete from {{ this }} where {{ marker_column }} is null
+    {%- if live_persons %} or person_id not in (select person_id from {{ ref('int_person_map') }}){% endif %}
   {%- else -%}
     select 1
   {%- endif -%}
@@ -80,17 +48,17 @@
 
 
 {% macro person_features_bookkeeping() -%}
-  {#- The columns person_features_recompute_prehook reads back: the run's as_of_date and when its dbt
-      invocation started (the loaded_at / mapped_at of what it read). -#}
+  {#- The columns persons_with_new_data reads back: the run's as_of_date and when its dbt invocation
+      started (the loaded_at / mapped_at of what it read). -#}
     cast('{{ as_of_date() }}' as date) as computed_as_of_date,
     {{ load_timestamp() }} as computed_at
 {%- endmacro %}
 
 
 {% macro contact_persons_changed_since() -%}
-  {#- also_changed of int_person_contacts_aggregated (DuckDB, incremental only; {watermark} is filled in by the
-      pre-hook): the persons of customers with contact lines loaded since, and the stored persons one of whose
-      contacts' versions came from a file loaded again since (a re-delivered file may no longer hold it). -#}
+  {#- also_changed of int_person_contacts_aggregated ({watermark} is filled in by persons_with_new_data): the
+      persons of customers with contact lines loaded since, and the stored persons one of whose contacts'
+      versions came from a file loaded again since (a re-delivered file may no longer hold it). -#}
     select person_map.person_id
     from (
         select distinct customer_id from {{ ref('base_crm__contact_lines') }}
@@ -102,4 +70,18 @@
     where list_has_any(contact_files, (
         select coalesce(list(distinct source_file), []) from {{ ref('base_crm__contact_lines') }} where loaded_at > {watermark}
     ))
+{%- endmacro %}
+
+
+{% macro recomputed_persons_facts(facts) -%}
+  {#- The final select of those models: in an incremental run one row per recomputed person (CTE recomputed),
+      with null facts for a person who has none any more (delete_keys_without deletes it after the
+      delete+insert), else every row of the facts CTE. -#}
+  {%- if is_incremental() %}
+select recomputed.person_id, {{ facts }}.* exclude (person_id)
+from recomputed
+left join {{ facts }} on {{ facts }}.person_id = recomputed.person_id
+  {%- else %}
+select * from {{ facts }}
+  {%- endif %}
 {%- endmacro %}

@@ -10,19 +10,3 @@
   {%- endif -%}
   {{ return(none) }}
 {%- endmacro %}
-
-
-{% macro quarantine_replace_prehook(base_models) -%}
-  {#- Pre-hook of the incremental int_quarantine_rows: deletes the rows of every file with lines loaded after
-      the newest loaded_at the table holds (the model appends those files' bad lines again). -#}
-  {%- set since = quarantine_since() -%}
-  {%- if is_incremental() and since -%}
-    delete from {{ this }} where source_file in (
-      {%- for model in base_models %}
-        {{ 'union ' if not loop.first }}select source_file from {{ ref(model) }} where loaded_at > cast('{{ since }}' as timestamp)
-      {%- endfor %}
-    )
-  {%- else -%}
-    select 1
-  {%- endif -%}
-{%- endmacro %}

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 DBT_LAYERS = {
     "staging": "resource_type:seed path:models/staging",
     "identity_and_facts": "path:models/intermediate/identity path:models/intermediate/web "
-                          "path:models/intermediate/quality path:models/marts/identity fct_events fct_sessions fct_orders",
+                          "path:models/intermediate/quality path:models/intermediate/shop path:models/marts/identity "
+                          "fct_events fct_sessions fct_orders",
     "profiles": "path:models/intermediate/features dim_user_profile",
 }
 

@@ -13,6 +13,7 @@ from segwarehouse.warehouse.dbt import run_dbt
 TABLES = ["stg_web__events", "base_web__event_redeliveries", "fct_events", "int_sessions_sessionized",
           "int_web_activity_daily", "int_web_pair_totals", "int_web_node_category_totals", "int_person_session_stats",
           "int_person_web_activity", "int_person_contacts_aggregated", "int_person_browsing_behaviour", "int_person_visit_rhythm",
+          "int_person_recent_activity", "int_person_orders_aggregated", "int_orders_attributed",
           "fct_sessions", "fct_orders", "int_person_map", "int_quarantine_rows", "dim_user_profile",
           "stg_crm__contacts", "stg_shop__orders", "stg_shop__order_items", "int_source_load_audit"]
 
@@ -262,7 +263,7 @@ def test_person_map_recomputes_changed_components_like_a_full_refresh(landing_zo
     makes an e-mail shared (guard: the component loses that link) and drops a contact, and after a change of
     max_component_size; the merge is logged in person_id_history and untouched components are not rewritten."""
     paths, _ = _four_day_landing_zone(landing_zone, tmp_path / "data")
-    models = ["--select", "+int_person_map", "person_id_history", "+int_person_web_activity",
+    models = ["--select", "+int_person_map", "person_id_history", "+int_person_web_activity", "+int_person_session_stats",
               "+int_person_contacts_aggregated"]
     checked = ["int_person_map", "int_person_session_stats", "int_person_web_activity", "int_person_contacts_aggregated",
                "stg_crm__contacts"]

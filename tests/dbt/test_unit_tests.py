@@ -10,6 +10,6 @@ def test_every_dbt_unit_test_passes(warehouse):
     unit = [n for n in result.nodes if n["type"] == "unit_test"]
     assert len(unit) >= 9, [n["name"] for n in result.nodes]
     assert {n["status"] for n in unit} == {"pass"}, [(n["name"], n["status"]) for n in unit]
-    assert {"web_activity_windows_categories_and_abandoned_carts",
+    assert {"recent_activity_windows_end_at_as_of_date",
             "thirty_minutes_of_inactivity_starts_a_new_session",
             "sessions_follow_the_gap_across_time_buckets"} <= {n["name"] for n in unit}

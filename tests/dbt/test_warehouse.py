@@ -198,7 +198,7 @@ def test_primary_key_tests_fail_on_a_repeated_or_a_null_key(warehouse, tmp_path)
     # the same tests pass on the intact warehouse
     passed = run_dbt(["test", "--select", "test_name:primary_key"], paths=warehouse)
     tests = [n for n in passed.nodes if n["type"] == "test"]
-    assert len(tests) == 25
+    assert len(tests) == 26
     assert {n["status"] for n in tests} == {"pass"}
 
 

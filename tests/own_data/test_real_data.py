@@ -96,7 +96,8 @@ def test_cdnow_segments_separate_rfm_like_plain_kmeans(cdnow):
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         frame = con.execute("""
             select p.days_since_last_activity, p.frequency, p.monetary, a.segment_id
-            from dim_user_profile p join segments.segment_assignments a using (person_id)""").df()
+            from dim_user_profile p join segments.segment_assignments a using (person_id)
+            where p.days_since_last_activity is not null  -- nothing dated: no recency to compare""").df()
     X = StandardScaler().fit_transform(np.log1p(frame[["days_since_last_activity", "frequency", "monetary"]]
                                                 .to_numpy(float)))
     idx = np.random.default_rng(0).choice(len(X), 8000, replace=False)  # silhouette is quadratic in rows

@@ -88,7 +88,8 @@ def test_transactions_only_segments_separate_rfm_like_plain_kmeans(shape_runs):
     with _con(run) as con:
         frame = con.execute("""
             select p.days_since_last_activity, p.frequency, p.monetary, a.segment_id
-            from dim_user_profile p join segments.segment_assignments a using (person_id)""").df()
+            from dim_user_profile p join segments.segment_assignments a using (person_id)
+            where p.days_since_last_activity is not null  -- nothing dated: no recency to compare""").df()
     X = StandardScaler().fit_transform(np.log1p(frame[["days_since_last_activity", "frequency", "monetary"]]
                                                 .clip(lower=0).to_numpy(float)))
     k = frame["segment_id"].nunique()

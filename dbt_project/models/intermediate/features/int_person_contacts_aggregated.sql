@@ -1,20 +1,31 @@
 {#- One row per registered person: CRM attributes of the person's primary (smallest) customer_id, with
     merged facts over all the person's contacts (earliest signup, consent only if every contact consents).
     Nothing here depends on as_of_date (the profile derives age from birth_date).
-    Incremental on DuckDB: a run recomputes the persons whose person-map rows were rewritten, whose customers
+    Incremental on DuckDB (delete+insert on person_id): a run recomputes the persons whose person-map rows were rewritten, whose customers
     have contact lines loaded since the table was computed (new versions), or one of whose contacts' current
     version came from a file loaded again since then (a re-delivery without that line falls back to an older
     version: contact_files lists the files of the versions a row was computed from). -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='delete+insert',
+    unique_key='person_id',
     on_schema_change='fail',
-    pre_hook="{{ person_features_recompute_prehook(web_events=false, also_changed=contact_persons_changed_since()) }}"
+    post_hook="{{ delete_keys_without('primary_customer_id', live_persons=true) }}"
 ) }}
--- the pre-hook reads: {{ ref('base_crm__contact_lines') }}
-with person_map as (
+{%- set changed_persons = persons_with_new_data(web_events=false, also_changed=contact_persons_changed_since()) %}
+with
+{%- if is_incremental() %}
+recomputed as (
+    {{ changed_persons }}
+),
+{%- endif %}
+
+person_map as (
     select node_key, person_id from {{ ref('int_person_map') }}
-    where id_type = 'customer_id' and {{ recompute_filter('person_id', 'person_id') }}
+    where id_type = 'customer_id'
+    {%- if is_incremental() %}
+      and person_id in (select person_id from recomputed)
+    {%- endif %}
 ),
 
 current_contacts as (
@@ -44,30 +55,34 @@ merged as (
         {{ sorted_distinct_list('source_file') }} as contact_files
     from contacts
     group by person_id
+),
+
+facts as (
+    select
+        merged.person_id,
+        merged.primary_customer_id,
+        merged.n_customer_ids,
+        merged.signup_at,
+        merged.has_marketing_consent,
+        coalesce(primary_contact.email, merged.any_email) as email,
+        coalesce(primary_contact.phone, merged.any_phone) as phone,
+        primary_contact.first_name,
+        primary_contact.last_name,
+        primary_contact.birth_date,
+        primary_contact.gender,
+        coalesce(primary_contact.city, 'unknown') as city,
+        coalesce(primary_contact.country, 'unknown') as country,
+        coalesce(primary_contact.income_bracket, 'unknown') as income_bracket,
+        case
+            when primary_contact.loyalty_tier in ('none', 'bronze', 'silver', 'gold', 'platinum') then primary_contact.loyalty_tier
+            else 'none'
+        end as loyalty_tier,
+        coalesce(primary_contact.interests, 'unknown') as interests,
+        merged.contact_files,
+        {{ person_features_bookkeeping() }}
+    from merged
+    inner join contacts as primary_contact
+        on primary_contact.person_id = merged.person_id and primary_contact.customer_id = merged.primary_customer_id
 )
 
-select
-    merged.person_id,
-    merged.primary_customer_id,
-    merged.n_customer_ids,
-    merged.signup_at,
-    merged.has_marketing_consent,
-    coalesce(primary_contact.email, merged.any_email) as email,
-    coalesce(primary_contact.phone, merged.any_phone) as phone,
-    primary_contact.first_name,
-    primary_contact.last_name,
-    primary_contact.birth_date,
-    primary_contact.gender,
-    coalesce(primary_contact.city, 'unknown') as city,
-    coalesce(primary_contact.country, 'unknown') as country,
-    coalesce(primary_contact.income_bracket, 'unknown') as income_bracket,
-    case
-        when primary_contact.loyalty_tier in ('none', 'bronze', 'silver', 'gold', 'platinum') then primary_contact.loyalty_tier
-        else 'none'
-    end as loyalty_tier,
-    coalesce(primary_contact.interests, 'unknown') as interests,
-    merged.contact_files,
-    {{ person_features_bookkeeping() }}
-from merged
-inner join contacts as primary_contact
-    on primary_contact.person_id = merged.person_id and primary_contact.customer_id = merged.primary_customer_id
+{{ recomputed_persons_facts('facts') }}

@@ -1,7 +1,8 @@
-{#- One row per buying person: raw RFM inputs and order trends as of as_of_date. -#}
-{%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" -%}
+{#- One row per buying person: the lifetime order facts (RFM inputs, first and last order). Nothing here
+    depends on as_of_date: recency and RFM scores are int_person_rfm_scored's, the 30-day order counts
+    int_person_recent_activity's. -#}
 with orders as (
-    select * from {{ ref('fct_orders') }} where person_id is not null
+    select * from {{ ref('int_orders_attributed') }} where person_id is not null
 )
 
 select
@@ -11,8 +12,6 @@ select
     count(*) filter (where not is_completed) as refund_count,
     max(ordered_at) filter (where is_completed) as last_order_at,
     min(ordered_at) as first_order_at,
-    max(ordered_at) as last_any_order_at,
-    count(*) filter (where is_completed and order_date > {{ as_of }} - 30) as orders_last_30d,
-    count(*) filter (where is_completed and order_date <= {{ as_of }} - 30 and order_date > {{ as_of }} - 60) as orders_prev_30d
+    max(ordered_at) as last_any_order_at
 from orders
 group by person_id

@@ -1,44 +1,52 @@
-{#- One row per person with at least one session: every per-person session figure of the web features, from
-    one read of fct_sessions (DuckDB keeps the CTE read by four aggregations: per person, per person and
-    device, per person and channel, per person and week of the last 28 days; a single grouping-sets
-    aggregation measured 2.3x slower). Lifetime: sessions, mean length, cart and login
-    shares, session days, first and last session, mean visit length (sessions with a page or product view),
-    e-mail sessions, preferred device and channel. Last 30/28 days: sessions, mean length, repeat visits
-    (two or more sessions in one calendar week).
-    Incremental on DuckDB: a run recomputes the persons whose sessions, identifiers or window days (28, 30)
-    changed (person_features_recompute_prehook; computed_as_of_date and computed_at record the run that
-    computed a row). -#}
+{#- One row per person with at least one session: the per-person session facts of the web features over all
+    history (they change only when sessions or identifiers change, never because the calendar moved): sessions,
+    mean length, cart and login shares, session days, first and last session, mean visit length (sessions with
+    a page or product view), e-mail sessions, preferred device and channel. The windowed session figures
+    (last 30/28 days, repeat visits) are int_person_recent_activity's, computed each run.
+    Sessions are attributed like fct_sessions (the logged-in user's person, else the device's).
+    Incremental on DuckDB: a run recomputes the persons whose sessions or identifiers changed
+    (persons_with_new_data; computed_at records the run that computed a row). -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='delete+insert',
+    unique_key='person_id',
     on_schema_change='fail',
-    pre_hook="{{ person_features_recompute_prehook([28, 30], ref('int_sessions_sessionized'), 'session_start_at') }}"
+    post_hook="{{ delete_keys_without('sessions_count', live_persons=true) }}"
 ) }}
--- the pre-hook reads: {{ ref('int_person_map') }} {{ ref('int_web_pair_totals') }} {{ ref('int_sessions_sessionized') }}
--- {{ ref('base_web__event_lines') }}
-{%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" %}
-with sessions as (
+{%- set changed_persons = persons_with_new_data() %}
+with
+{%- if is_incremental() %}
+recomputed as (
+    {{ changed_persons }}
+),
+{%- endif %}
+
+person_map as (
+    select node_key, person_id from {{ ref('int_person_map') }}
+    where id_type in ('customer_id', 'anonymous_id')
+    {%- if is_incremental() %}
+      and person_id in (select person_id from recomputed)
+    {%- endif %}
+),
+
+sessions as (
     select
-        person_id,
-        session_date,
-        duration_seconds,
-        n_page_views,
-        has_add_to_cart,
-        has_login,
-        device,
-        channel,
-        case when session_date > {{ as_of }} - 28 then date_trunc('week', session_date) end as recent_week
-    from {{ ref('fct_sessions') }}
-    where person_id is not null and {{ recompute_filter('person_id', 'person_id') }}
+        person_map.person_id,
+        cast(sessions.session_start_at as date) as session_date,
+        sessions.duration_seconds,
+        sessions.n_page_views,
+        sessions.has_add_to_cart,
+        sessions.has_login,
+        sessions.device,
+        sessions.channel
+    from {{ ref('int_sessions_sessionized') }} as sessions
+    inner join person_map on person_map.node_key = {{ web_node_key('sessions.user_id', 'sessions.anonymous_id') }}
 ),
 
 totals as (
     select
         person_id,
         count(*) as sessions_count,
-        count(*) filter (where session_date > {{ as_of }} - 30) as sessions_last_30d,
-        count(*) filter (where session_date > {{ as_of }} - 28) as sessions_28d,
-        avg(duration_seconds) filter (where session_date > {{ as_of }} - 28) / 60.0 as avg_session_minutes,
         avg(duration_seconds) / 60.0 as lifetime_avg_session_minutes,
         avg(cast(has_add_to_cart as integer)) as cart_session_share,
         avg(cast(has_login as integer)) as logged_in_session_share,
@@ -63,25 +71,15 @@ channels as (
     group by person_id
 ),
 
--- two or more sessions in one calendar week of the last 28 days
-repeat_visits as (
-    select person_id, max(n) >= 2 as is_repeat_visitor
-    from (
-        select person_id, recent_week, count(*) as n
-        from sessions
-        where recent_week is not null
-        group by person_id, recent_week
-    )
-    group by person_id
+facts as (
+    select
+        totals.*,
+        devices.preferred_device,
+        channels.preferred_channel,
+        {{ person_features_bookkeeping() }}
+    from totals
+    inner join devices on devices.person_id = totals.person_id
+    inner join channels on channels.person_id = totals.person_id
 )
 
-select
-    totals.*,
-    devices.preferred_device,
-    channels.preferred_channel,
-    coalesce(repeat_visits.is_repeat_visitor, false) as is_repeat_visitor,
-    {{ person_features_bookkeeping() }}
-from totals
-inner join devices on devices.person_id = totals.person_id
-inner join channels on channels.person_id = totals.person_id
-left join repeat_visits on repeat_visits.person_id = totals.person_id
+{{ recomputed_persons_facts('facts') }}

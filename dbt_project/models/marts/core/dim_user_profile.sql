@@ -1,4 +1,7 @@
-{#- The unified user profile: one row per resolved person, as of as_of_date (docs/profile.md). -#}
+{#- The unified user profile: one row per resolved person, as of as_of_date (docs/profile.md). The stored
+    per-person facts (int_person_*: incremental, touched only for persons with new data) joined with the
+    figures that move with the calendar: the recent windows (int_person_recent_activity), RFM scores and
+    everything derived here from as_of_date (age, tenure, days since, lifecycle). Rebuilt every run. -#}
 {%- set as_of = "cast('" ~ as_of_date() ~ "' as date)" -%}
 {#- the engagement score's points before rounding (seed articles: 15+ pages/week high, >10 min sessions
     engaged); read in `derived` below -#}
@@ -35,6 +38,14 @@ rfm as (
 
 web as (
     select * from {{ ref('int_person_web_activity') }}
+),
+
+sessions as (
+    select * from {{ ref('int_person_session_stats') }}
+),
+
+recent as (
+    select * from {{ ref('int_person_recent_activity') }}
 ),
 
 browsing as (
@@ -76,25 +87,25 @@ joined as (
         coalesce(rfm.r_score, 1) as r_score,
         coalesce(rfm.f_score, 1) as f_score,
         coalesce(rfm.m_score, 1) as m_score,
-        coalesce(web.sessions_count, 0)::integer as sessions_count,
-        coalesce(web.sessions_last_30d, 0)::integer as sessions_last_30d,
-        {{ round_half_up("coalesce(web.page_views_28d, 0) / 4.0", 2) }} as page_views_per_week,
-        {{ round_half_up("coalesce(web.sessions_28d, 0) / 4.0", 2) }} as sessions_per_week,
-        {{ round_half_up("web.avg_session_minutes", 2) }} as avg_session_minutes,
-        coalesce(web.email_opens_28d, 0)::integer as email_opens_28d,
-        coalesce(web.email_clicks_28d, 0)::integer as email_clicks_28d,
-        coalesce(web.events_last_30d, 0)::integer as events_last_30d,
-        coalesce(web.events_prev_30d, 0)::integer as events_prev_30d,
-        coalesce(orders.orders_last_30d, 0)::integer as orders_last_30d,
-        coalesce(orders.orders_prev_30d, 0)::integer as orders_prev_30d,
+        coalesce(sessions.sessions_count, 0)::integer as sessions_count,
+        coalesce(recent.sessions_last_30d, 0)::integer as sessions_last_30d,
+        {{ round_half_up("coalesce(recent.page_views_28d, 0) / 4.0", 2) }} as page_views_per_week,
+        {{ round_half_up("coalesce(recent.sessions_28d, 0) / 4.0", 2) }} as sessions_per_week,
+        {{ round_half_up("recent.avg_session_minutes", 2) }} as avg_session_minutes,
+        coalesce(recent.email_opens_28d, 0)::integer as email_opens_28d,
+        coalesce(recent.email_clicks_28d, 0)::integer as email_clicks_28d,
+        coalesce(recent.events_last_30d, 0)::integer as events_last_30d,
+        coalesce(recent.events_prev_30d, 0)::integer as events_prev_30d,
+        coalesce(recent.orders_last_30d, 0)::integer as orders_last_30d,
+        coalesce(recent.orders_prev_30d, 0)::integer as orders_prev_30d,
         coalesce(web.top_category, 'unknown') as top_category,
         coalesce(web.top_category_share, 0) as top_category_share,
-        coalesce(web.preferred_device, 'unknown') as preferred_device,
-        coalesce(web.preferred_channel, 'unknown') as preferred_channel,
-        coalesce(web.has_abandoned_cart, false) as has_abandoned_cart,
-        coalesce(web.abandoned_carts_30d, 0)::integer as abandoned_carts_30d,
-        coalesce(web.is_repeat_visitor, false) as is_repeat_visitor,
-        web.product_interest_category,
+        coalesce(sessions.preferred_device, 'unknown') as preferred_device,
+        coalesce(sessions.preferred_channel, 'unknown') as preferred_channel,
+        coalesce(recent.has_abandoned_cart, false) as has_abandoned_cart,
+        coalesce(recent.abandoned_carts_30d, 0)::integer as abandoned_carts_30d,
+        coalesce(recent.is_repeat_visitor, false) as is_repeat_visitor,
+        recent.product_interest_category,
         least(web.first_event_at, orders.first_order_at) as first_activity_at,
         browsing.lifetime_avg_session_minutes,
         browsing.browse_events_per_session,
@@ -112,6 +123,8 @@ joined as (
     left join orders on orders.person_id = persons.person_id
     left join rfm on rfm.person_id = persons.person_id
     left join web on web.person_id = persons.person_id
+    left join sessions on sessions.person_id = persons.person_id
+    left join recent on recent.person_id = persons.person_id
     left join browsing on browsing.person_id = persons.person_id
     left join rhythm on rhythm.person_id = persons.person_id
 ),
@@ -119,11 +132,15 @@ joined as (
 derived as (
     select
         *,
-        greatest({{ dbt.datediff('cast(first_seen_at as date)', as_of, 'day') }}, 0)::integer as tenure_days,
-        greatest({{ dbt.datediff('cast(coalesce(last_seen_at, first_seen_at) as date)', as_of, 'day') }}, 0)::integer
-            as days_since_last_activity,
-        -- greatest() skips nulls on both engines: without the case a person without any event or order (or
-        -- session) would get 0 instead of null
+        -- greatest() skips nulls on both engines: without the cases a person with nothing dated (no signup, no
+        -- event, no valid order: e.g. one whose only orders were quarantined) would get 0 days, i.e. look
+        -- active today, instead of null
+        case when first_seen_at is not null
+            then greatest({{ dbt.datediff('cast(first_seen_at as date)', as_of, 'day') }}, 0)::integer
+        end as tenure_days,
+        case when first_seen_at is not null
+            then greatest({{ dbt.datediff('cast(coalesce(last_seen_at, first_seen_at) as date)', as_of, 'day') }}, 0)::integer
+        end as days_since_last_activity,
         case when first_activity_at is not null
             then greatest({{ dbt.datediff('cast(first_activity_at as date)', as_of, 'day') }}, 0)::integer
         end as days_since_first_activity,
@@ -189,6 +206,7 @@ select
     abandoned_carts_30d,
     is_repeat_visitor,
     product_interest_category,
+    -- nothing dated at all (days_since_last_activity null) counts as churned: there is no activity to be recent
     case
         when cast(first_seen_at as date) > {{ as_of }} - {{ var('lifecycle_new_days') }} then 'new'
         when days_since_last_activity <= {{ var('lifecycle_active_days') }} then 'active'
