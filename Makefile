@@ -27,10 +27,13 @@ demo: $(STAMP) ## generate data and run the whole pipeline end to end on the emb
 # DuckDB's Python binding prints a harmless nanobind leak report at interpreter exit; keep it out of the log
 NANOBIND_NOISE := ^(nanobind: | - leaked | - \.\.\. skipped|See https://nanobind)
 
+# one worker per core; a module's tests stay on one worker (its module-scoped fixtures are built once)
+TEST_WORKERS ?= 2
+
 test: $(STAMP) ## lint, check the import layers and run the full test suite
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-logo
-	$(BIN)/pytest 2> >(grep -v -E '$(NANOBIND_NOISE)' >&2)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=25 2> >(grep -v -E '$(NANOBIND_NOISE)' >&2)
 
 bench: $(STAMP) ## run the benchmarks (not part of the tests); BENCH_API=1 adds the segment API stage
 	$(BIN)/python -m benchmarks.run

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from devtools.generator import GeneratorConfig, generate
 from segwarehouse.core.paths import Paths
+
+# An xdist worker's __main__ has neither __spec__ nor __file__; pyspark.sql.connect (imported by Great
+# Expectations) takes that for a doctest run without its extras and calls sys.exit(0) at import.
+_main = sys.modules["__main__"]
+if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+    _main.__file__ = "<pytest-xdist worker>"
 
 # small but complete: every persona, every kind of dirt, 60 days of history
 TEST_DATA = GeneratorConfig(users=2000, days=60, seed=7)
@@ -54,3 +61,23 @@ def warehouse_con(warehouse: Paths):
     con.execute(f"SET file_search_path = '{warehouse.truth}'")
     yield con
     con.close()
+
+
+# Modules whose module-scoped setup runs for minutes (a real Airflow deployment, a local Spark, end-to-end
+# runs). Started first, so that `make test`'s two workers (pytest-xdist, one module per worker at a time)
+# do not end with one of them alone on a long module.
+LONG_MODULES = (
+    "scheduling/test_scheduler.py",
+    "spark/test_spark_parity.py",
+    "airflow/test_dag_runs.py",
+    "privacy/test_erasure.py",
+    "reliability/test_faults.py",
+    "own_data/test_shapes.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        path = item.path.as_posix()
+        return next((i for i, name in enumerate(LONG_MODULES) if path.endswith(name)), len(LONG_MODULES))
+    items.sort(key=rank)  # stable: the order inside each group is unchanged
