@@ -1,0 +1,23 @@
+{#- Postal address normalization for probabilistic identity matching (docs/sources.md, CRM contacts).
+    Portable across DuckDB and Spark: no backslash escapes (Spark string literals would eat them), so words are
+    matched between spaces after doubling every space. -#}
+
+{% macro normalize_address_line(expr) -%}
+  {#- lower case, punctuation -> space, common abbreviations spelled out (st -> street, rd -> road, ave ->
+      avenue, apartment/flat/unit -> apt, ...), whitespace collapsed; empty -> null. -#}
+  {%- set words = [
+      ('st|str', 'street'), ('rd', 'road'), ('ave|av', 'avenue'), ('ln', 'lane'), ('dr', 'drive'),
+      ('ct', 'court'), ('pl', 'place'), ('blvd', 'boulevard'), ('sq', 'square'), ('hwy', 'highway'),
+      ('apartment|flat|unit', 'apt')] -%}
+  {%- set s = regexp_replace_all("lower(" ~ expr ~ ")", "'[.,;:#/\"()''_-]'", "' '") -%}
+  {%- set s = "replace(' ' || " ~ s ~ " || ' ', ' ', '  ')" -%}
+  {%- for pattern, word in words -%}
+    {%- set s = regexp_replace_all(s, "' (" ~ pattern ~ ") '", "' " ~ word ~ " '") -%}
+  {%- endfor -%}
+  nullif(trim({{ regexp_replace_all(s, "' +'", "' '") }}), '')
+{%- endmacro %}
+
+{% macro normalize_postcode(expr) -%}
+  {#- upper case, letters and digits only ('sw1a 1aa' -> 'SW1A1AA', '123-4567' -> '1234567'); empty -> null. -#}
+  nullif({{ regexp_replace_all("upper(" ~ expr ~ ")", "'[^0-9A-Z]'", "''") }}, '')
+{%- endmacro %}
