@@ -9,12 +9,13 @@
       ('st|str', 'street'), ('rd', 'road'), ('ave|av', 'avenue'), ('ln', 'lane'), ('dr', 'drive'),
       ('ct', 'court'), ('pl', 'place'), ('blvd', 'boulevard'), ('sq', 'square'), ('hwy', 'highway'),
       ('apartment|flat|unit', 'apt')] -%}
-  {%- set s = regexp_replace_all("lower(" ~ expr ~ ")", "'[.,;:#/\"()''_-]'", "' '") -%}
-  {%- set s = "replace(' ' || " ~ s ~ " || ' ', ' ', '  ')" -%}
+  {#- no quote characters in the class: the engines escape them differently inside string literals -#}
+  {%- set ns = namespace(s=regexp_replace_all("lower(" ~ expr ~ ")", "'[.,;:#/()_-]'", "' '")) -%}
+  {%- set ns.s = "replace(' ' || " ~ ns.s ~ " || ' ', ' ', '  ')" -%}
   {%- for pattern, word in words -%}
-    {%- set s = regexp_replace_all(s, "' (" ~ pattern ~ ") '", "' " ~ word ~ " '") -%}
+    {%- set ns.s = regexp_replace_all(ns.s, "' (" ~ pattern ~ ") '", "' " ~ word ~ " '") -%}
   {%- endfor -%}
-  nullif(trim({{ regexp_replace_all(s, "' +'", "' '") }}), '')
+  nullif(trim({{ regexp_replace_all(ns.s, "' +'", "' '") }}), '')
 {%- endmacro %}
 
 {% macro normalize_postcode(expr) -%}
