@@ -11,7 +11,7 @@ from segwarehouse.core.paths import Paths
 from segwarehouse.landing import ledger
 from segwarehouse.warehouse.dbt import DbtResult, run_dbt, scan_landing
 from segwarehouse.warehouse.dbt_vars import project_var
-from segwarehouse.warehouse.identity.matching import match_contacts
+from segwarehouse.warehouse.identity.matching import match_contacts, match_threshold, matching_enabled
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ def build(day: date, paths: Paths, *, full_refresh: bool = False, layer: str | N
     """
     if layer is not None and layer not in DBT_LAYERS:
         raise ValueError(f"unknown dbt layer {layer!r}; expected one of {sorted(DBT_LAYERS)}")
+    match_threshold(), matching_enabled()  # a bad setting fails before anything is built
     scanned = scan_landing(paths)
     with duckdb.connect(str(paths.warehouse)) as con:
         reasons = ledger.full_refresh_reasons(con, day, int(project_var(paths, "lookback_days")))

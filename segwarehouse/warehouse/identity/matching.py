@@ -148,15 +148,28 @@ def _input(con: duckdb.DuckDBPyConnection, paths: Paths) -> tuple[int, int]:
     return contacts, eligible
 
 
+def matching_enabled() -> bool:
+    """$SEGWAREHOUSE_PROBABILISTIC_MATCHING: `on` (default) or `off` (deterministic identity links only)."""
+    value = os.environ.get("SEGWAREHOUSE_PROBABILISTIC_MATCHING", "on").strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"SEGWAREHOUSE_PROBABILISTIC_MATCHING={value!r}: expected on or off")
+    return value == "on"
+
+
 def match_contacts(paths: Paths, day: date | None = None, *, full: bool = False,
                    threshold: float | None = None) -> dict:
     """Score the contacts of `main.stg_crm__contacts` and rewrite the links; train the first model if there is
-    none. Returns a summary (mode, counts, model version, seconds). Runs under the caller's writer lock."""
+    none. Returns a summary (mode, counts, model version, seconds). Runs under the caller's writer lock.
+    Switched off ($SEGWAREHOUSE_PROBABILISTIC_MATCHING=off), it empties the links: the graph is deterministic."""
     threshold = match_threshold(threshold)
     started = time.perf_counter()
     with duckdb.connect(str(paths.warehouse)) as con:
         _configure(con)
         ensure_schema(con)
+        if not matching_enabled():
+            con.execute(f"delete from {LINKS}")
+            con.execute(f"delete from {EXPLANATIONS}")
+            return {"mode": "off"}
         if not _exists(con, "main", "stg_crm__contacts"):
             return {"mode": "skipped", "reason": "no stg_crm__contacts yet"}
         contacts, eligible = _input(con, paths)
@@ -171,9 +184,10 @@ def match_contacts(paths: Paths, day: date | None = None, *, full: bool = False,
                 con.execute(f"delete from {EXPLANATIONS}")
                 return {"mode": "skipped", "reason": str(exc), "contacts": contacts, "eligible": eligible}
             trained = model.version
-        scored_with = (con.execute(f"select any_value(model_version) from {SCORES}").fetchall()[0][0]
-                       if _exists(con, "identity", "match_scores") else None)
-        incremental = (not full and scored_with == model.version and _exists(con, "identity", "match_input"))
+        # the model the stored scores come from: the last run's (its scores may be none at all)
+        scored_with = con.execute(f"select model_version from {RUNS} order by run_at desc limit 1").fetchall()
+        incremental = (not full and scored_with == [(model.version,)] and _exists(con, "identity", "match_scores")
+                       and _exists(con, "identity", "match_input"))
         cutoff = min(threshold, SCORE_FLOOR)
         delta = gone = None
         if incremental:

@@ -85,10 +85,11 @@ BLOCKING_RULES = [
     block_on("postcode", "address_line"),  # same address: typos in both names, or no birth date
 ]
 
-# expectation maximisation sessions: each estimates the comparisons its blocking rule does not fix
+# expectation maximisation sessions: each estimates the comparisons its blocking rule does not fix; a session
+# whose estimates break down (an m probability driven to 0 on few pairs) is tried with the next rule of its list
 EM_BLOCKING = [
-    block_on("first_name", "last_name"),  # birth date, location, gender, e-mail, phone
-    block_on("birth_date", "city"),  # the names, gender, e-mail, phone
+    [block_on("first_name", "last_name")],  # birth date, location, gender, e-mail, phone
+    [block_on("birth_date", "city"), block_on("birth_date"), block_on("postcode")],  # the names, gender, ...
 ]
 PRIOR_BLOCKING = [block_on("first_name", "last_name", "birth_date")]
 
