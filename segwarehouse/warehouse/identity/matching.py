@@ -211,14 +211,19 @@ def match_contacts(paths: Paths, day: date | None = None, *, full: bool = False,
 
 
 def train_identity_model(paths: Paths) -> dict:
-    """Re-estimate the identity model on the current contacts (a new version; the next build rescores all)."""
+    """Re-estimate the identity model on the current contacts (a new version; the next build rescores all).
+    Without enough contacts to estimate from, nothing is trained and the result says why (`skipped`)."""
     started = time.perf_counter()
     with duckdb.connect(str(paths.warehouse)) as con:
         _configure(con)
         ensure_schema(con)
         if not _exists(con, "main", "stg_crm__contacts"):
-            raise NotEnoughContacts("no stg_crm__contacts: build the warehouse first")
+            return {"model_version": None, "skipped": "no stg_crm__contacts: build the warehouse first"}
         contacts, eligible = _input(con, paths)
-        model = train_model(con, _NOW, paths.models)
+        try:
+            model = train_model(con, _NOW, paths.models)
+        except NotEnoughContacts as exc:  # a deployment without (enough) CRM contacts: nothing to re-estimate
+            log.warning("identity model not trained: %s", exc)
+            return {"model_version": None, "skipped": str(exc), "contacts": contacts, "eligible": eligible}
     return {"model_version": model.version, "path": str(model.folder), "contacts": contacts, "eligible": eligible,
             "seconds": round(time.perf_counter() - started, 2)}

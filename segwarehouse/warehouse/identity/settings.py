@@ -87,11 +87,13 @@ BLOCKING_RULES = [
 
 # expectation maximisation sessions: each estimates the comparisons its blocking rule does not fix; a session
 # whose estimates break down (an m probability driven to 0 on few pairs) is tried with the next rule of its list
+# (column tuples: a rule whose columns give no pair of contacts, e.g. birth dates never delivered, is skipped)
 EM_BLOCKING = [
-    [block_on("first_name", "last_name")],  # birth date, location, gender, e-mail, phone
-    [block_on("birth_date", "city"), block_on("birth_date"), block_on("postcode")],  # the names, gender, ...
+    [("first_name", "last_name")],  # birth date, location, gender, e-mail, phone
+    [("birth_date", "city"), ("birth_date",), ("postcode",)],  # the names, gender, e-mail, phone
 ]
-PRIOR_BLOCKING = [block_on("first_name", "last_name", "birth_date")]
+# pairs that are almost surely one person, for the prior (the share of pairs that match); their union
+PRIOR_BLOCKING = [("first_name", "last_name", "birth_date"), ("first_name", "last_name", "postcode", "address_line")]
 
 # Hard disagreements that veto a link whatever its score (Fellegi-Sunter assumes independent comparisons, so
 # twins - same surname, birth date and address - and junior/senior namesakes at one address score high):

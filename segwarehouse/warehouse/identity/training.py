@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import duckdb
+from splink import block_on
 
 from segwarehouse.warehouse.identity import registry, settings
 from segwarehouse.warehouse.identity.splink_run import linker_for, tf_columns
@@ -27,6 +28,14 @@ class NotEnoughContacts(RuntimeError):
 
 class TrainingFailed(RuntimeError):
     """Every blocking rule of an expectation-maximisation session broke down; nothing was saved."""
+
+
+def _has_pairs(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]) -> bool:
+    """Do at least two contacts of `table` agree on every one of `columns` (all present)?"""
+    cols = ", ".join(columns)
+    present = " and ".join(f"{c} is not null" for c in columns)
+    return bool(con.execute(f"select 1 from {table} where {present} group by {cols} having count(*) > 1 limit 1"
+                            ).fetchall())
 
 
 def _is_zero_m(exc: ValueError) -> bool:
@@ -46,17 +55,25 @@ def train_model(con: duckdb.DuckDBPyConnection, table: str, models_root: Path, *
         raise NotEnoughContacts(f"{n} eligible contacts: an identity model needs at least 50")
     started = time.perf_counter()
     u_pairs = min(U_SAMPLE_PAIRS, max(1e6, 300.0 * n))
+    prior_rules = [block_on(*cols) for cols in settings.PRIOR_BLOCKING if _has_pairs(con, table, cols)]
+    if not prior_rules:
+        raise NotEnoughContacts(f"no two of the {n} eligible contacts agree on both names and a birth date or an "
+                                "address: nothing to estimate an identity model from")
+    sessions = [[cols for cols in alternatives if _has_pairs(con, table, cols)] for alternatives in settings.EM_BLOCKING]
+    if not all(sessions):
+        raise NotEnoughContacts(f"the {n} eligible contacts give no pairs for an EM session "
+                                f"({settings.EM_BLOCKING}): nothing to estimate an identity model from")
     with linker_for(con, table, settings.settings()) as linker:
-        linker.training.estimate_probability_two_random_records_match(settings.PRIOR_BLOCKING, recall=0.4)
+        linker.training.estimate_probability_two_random_records_match(prior_rules, recall=0.4)
         linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
         estimated = linker.misc.save_model_to_json(overwrite=True)
-    choice = [0] * len(settings.EM_BLOCKING)
+    choice = [0] * len(sessions)
     log_sessions: list[dict] = []
     while True:
         with linker_for(con, table, copy.deepcopy(estimated)) as linker:
             try:
-                for i, alternatives in enumerate(settings.EM_BLOCKING):
-                    rule = alternatives[choice[i]]
+                for i, alternatives in enumerate(sessions):
+                    rule = block_on(*alternatives[choice[i]])
                     linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=EM_MAX_PAIRS)
             except ValueError as exc:
                 if not _is_zero_m(exc):
@@ -69,8 +86,8 @@ def train_model(con: duckdb.DuckDBPyConnection, table: str, models_root: Path, *
                     raise TrainingFailed(f"identity model: every EM blocking rule of session {i + 1} broke down "
                                          f"on {n} contacts: {log_sessions}") from exc
                 continue
-            log_sessions += [{"blocking_rule": alts[c].get_blocking_rule("duckdb").blocking_rule_sql,
-                              "status": "estimated"} for alts, c in zip(settings.EM_BLOCKING, choice, strict=True)]
+            log_sessions += [{"blocking_rule": block_on(*alts[c]).get_blocking_rule("duckdb").blocking_rule_sql,
+                              "status": "estimated"} for alts, c in zip(sessions, choice, strict=True)]
             text = json.dumps(linker.misc.save_model_to_json(overwrite=True), indent=1, default=str)
             model = registry.new_version(models_root, text)
             model.settings_path.write_text(text)
