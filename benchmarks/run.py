@@ -40,6 +40,18 @@ def _rows(db: Path, table: str) -> int:
         return con.execute(f"select count(*) from {table}").fetchone()[0]
 
 
+def _last_matching(db: Path) -> dict | None:
+    """The last probabilistic matching step's log row (identity.match_runs): inside the build it ran in."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        if not con.execute("select count(*) from information_schema.tables where table_schema = 'identity' "
+                           "and table_name = 'match_runs'").fetchone()[0]:
+            return None
+        cur = con.execute("select mode, contacts, eligible, delta, scored_pairs, links, seconds "
+                          "from identity.match_runs order by run_at desc limit 1")
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+
 def _reusable(data: Path, users: int, days: int, events_per_user: float, everyone_from_day_one: bool = False) -> bool:
     """True when `data` holds a landing zone generated with exactly these settings (seed 1)."""
     try:
@@ -140,12 +152,22 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
     stage("dbt full build (1/5 history)", ["build", "--date", (early - timedelta(days=1)).isoformat()])
     stage("dbt incremental day (1/5 history)", ["build", "--date", early.isoformat()], repeated=True, restore=True)
     shutil.rmtree(data / "warehouse")
-    stage("dbt full build", ["build", "--date", (end - timedelta(days=1)).isoformat()], rows=n_events)
+    full_build = stage("dbt full build", ["build", "--date", (end - timedelta(days=1)).isoformat()], rows=n_events)
     warehouse = data / "warehouse" / "segwarehouse.duckdb"
+    # the probabilistic matching step inside the builds (its share of them), and training a model on demand
+    matching = {"full build": _last_matching(warehouse)}
+    if matching["full build"]:
+        matching["full build"]["share_of_build"] = round(matching["full build"]["seconds"] / full_build.seconds, 3)
     # the first gate validates the whole event history; a daily one the day's load (and every profile)
     stage("GE gate, first run (whole event history)",
           ["gate", "--date", (end - timedelta(days=1)).isoformat(), "--run-id", "bench_gate_first"], rows=n_events)
-    stage("dbt incremental day", ["build", "--date", end.isoformat()], repeated=True, restore=True)
+    daily = stage("dbt incremental day", ["build", "--date", end.isoformat()], repeated=True, restore=True)
+    matching["incremental day (last run)"] = _last_matching(warehouse)
+    if matching["incremental day (last run)"]:
+        matching["incremental day (last run)"]["share_of_build"] = round(
+            matching["incremental day (last run)"]["seconds"] / daily.seconds, 3)
+    stage("identity model training (on demand / weekly)", ["identity-train"], rows=_rows(warehouse, "identity.match_input")
+          if matching["full build"] else None)
     persons = _rows(warehouse, "main.dim_user_profile")
     plan = data / "gate_frames.json"
     run_measured("gate plan", [sys.executable, "-m", "benchmarks.references", "gate-plan", "--warehouse",
@@ -184,7 +206,7 @@ def bench_scale(users: int, days: int, events_per_user: float, work: Path, with_
     ratios, checks = ratios_and_targets(stages, "seconds")
     cpu_ratios, _ = ratios_and_targets(stages, "cpu_seconds")
     return {"users": users, "days": days, "events": n_events, "persons": persons, "data_reused": reuse, "repeat": repeat,
-            "stages": stages, "slowest_dbt_nodes": slowest, "ratios": ratios, "cpu_ratios": cpu_ratios,
+            "stages": stages, "matching": matching, "slowest_dbt_nodes": slowest, "ratios": ratios, "cpu_ratios": cpu_ratios,
             "targets": checks}
 
 
@@ -304,6 +326,15 @@ def to_markdown(report: dict) -> str:
                          f"| {runs} |")
         if scale.get("data_reused"):
             lines.append("| generate | (landing zone reused) | | | | | |")
+        if scale.get("matching"):
+            lines += ["", "Probabilistic matching step inside the builds (identity.match_runs):", "",
+                      "| build | mode | contacts | eligible | delta | scored pairs | links | seconds | share of build |",
+                      "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+            for name, r in scale["matching"].items():
+                if r:
+                    lines.append(f"| {name} | {r['mode']} | {r['contacts']:,} | {r['eligible']:,} | "
+                                 f"{'' if r['delta'] is None else format(r['delta'], ',')} | {r['scored_pairs']:,} | "
+                                 f"{r['links']:,} | {r['seconds']:.1f} | {r['share_of_build']:.1%} |")
         if scale.get("slowest_dbt_nodes"):
             lines += ["", "Slowest dbt nodes per build:", ""]
             for name, nodes in scale["slowest_dbt_nodes"].items():

@@ -71,6 +71,16 @@ def build_warehouse(ds: str | date | None, paths: Paths | None = None, *, full_r
         return build(_day(ds), paths, full_refresh=full_refresh, layer=layer)
 
 
+def train_identity_model(paths: Paths | None = None) -> dict:
+    """Re-estimate the probabilistic identity model on the built warehouse's contacts (a new version; the next
+    build rescores every pair with it). Weekly, or on demand (`segwarehouse identity-train`)."""
+    from segwarehouse.warehouse.identity.matching import train_identity_model as train
+
+    paths = paths or get_paths()
+    with _lock("identity model training", paths):
+        return train(paths)
+
+
 def run_whole_table_tests(paths: Paths | None = None) -> dict:
     """Every dbt data test over every row of the built warehouse (the weekly check behind the daily builds)."""
     from segwarehouse.warehouse.whole_table_tests import run_whole_table_tests as run

@@ -26,6 +26,8 @@ select
     gender,
     city,
     country,
+    address_line,
+    postcode,
     signup_at,
     has_marketing_consent,
     loyalty_tier,

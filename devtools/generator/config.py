@@ -12,6 +12,13 @@ class DirtRates:
     """Probabilities of each kind of planted defect (per person, contact, order or event as named)."""
 
     crm_duplicate_person: float = 0.05  # person gets a 2nd CRM contact with re-written email/phone
+    # person gets a 2nd CRM contact sharing no key (new or no e-mail, new or no phone) that only probabilistic
+    # matching can link; each no-key duplicate then gets each perturbation below with its probability (<= 2)
+    crm_nokey_duplicate_person: float = 0.03
+    nokey_name_typo: float = 0.35  # one keyboard edit in the first or the last name
+    nokey_name_swap: float = 0.08  # first and last name swapped
+    nokey_birth_transposed: float = 0.2  # two birth-date digits (or day and month) swapped
+    nokey_moved: float = 0.4  # another address (street, house number, postcode; maybe city)
     crm_exact_duplicate_row: float = 0.01  # contact row repeated verbatim in the same file
     crm_update: float = 0.05  # contact re-delivered later with changed tier/consent
     missing_field: float = 0.05  # each optional CRM field left empty
@@ -66,7 +73,8 @@ OMITTABLE_SOURCES = ("contacts", "events", "orders")
 # columns docs/sources.md marks optional, per landing-zone source the generator writes
 EMPTYABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "contacts": ("email", "phone", "first_name", "last_name", "birth_date", "gender", "city", "country",
-                 "signup_at", "marketing_consent", "loyalty_tier", "income_bracket", "interests", "updated_at"),
+                 "signup_at", "marketing_consent", "loyalty_tier", "income_bracket", "interests", "updated_at",
+                 "address_line", "postcode"),
     "orders": ("email", "status", "store_channel", "updated_at"),
     "events": ("anonymous_id", "session_hint", "page_url", "product_id", "category", "search_query", "campaign_id",
                "device", "channel"),

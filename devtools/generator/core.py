@@ -16,6 +16,7 @@ import pyarrow as pa
 from devtools.generator.config import GeneratorConfig
 from devtools.generator.crm import build_contacts
 from devtools.generator.experiment import PlantedEffects
+from devtools.generator.names import name_arrays
 from devtools.generator.personas import PERSONA_NAMES
 from devtools.generator.population import MAX_DEVICES, Population, build_population
 from devtools.generator.simulate import DaySimulator
@@ -80,6 +81,7 @@ def generate(cfg: GeneratorConfig, raw: Path, truth: Path, *, log=None) -> dict:
     dirt = cfg.dirt
     counts: dict[str, int] = defaultdict(int)
     pending: dict[int, list[dict[str, np.ndarray]]] = defaultdict(list)  # events waiting for a later delivery
+    _, _, first_ascii, last_ascii = name_arrays()
     contact_bounds = np.searchsorted(contacts["delivery_day"], np.arange(cfg.days + 1))
 
     def empty_in(source: str) -> tuple[str, ...]:
@@ -124,8 +126,8 @@ def generate(cfg: GeneratorConfig, raw: Path, truth: Path, *, log=None) -> dict:
         m = len(orders["person"])
         if m:
             orders["placeholder"] = pop.placeholder_email[orders["person"]]
-            orders["first_name"] = pop.first_name[orders["person"]]
-            orders["last_name"] = pop.last_name[orders["person"]]
+            orders["first_ascii"] = first_ascii[pop.first_name[orders["person"]]]
+            orders["last_ascii"] = last_ascii[pop.last_name[orders["person"]]]
             orders["email_v"] = rng.integers(0, 4, m)
             orders["email_too"] = (rng.random(m) < 0.5) & (orders["store_channel"] != 2)
             bad_amount = (rng.random(m) < dirt.bad_amount) & (orders["status"] == 0)
@@ -161,6 +163,7 @@ def generate(cfg: GeneratorConfig, raw: Path, truth: Path, *, log=None) -> dict:
     counts["contacts_exact_duplicates"] = int(contacts["exact_duplicate"].sum())
     counts["contacts_impossible_age"] = int((contacts["impossible_age"] & ~contacts["exact_duplicate"]).sum())
     counts["contacts_duplicate_person_records"] = int((contacts["kind"] == 1).sum() - (contacts["exact_duplicate"] & (contacts["kind"] == 1)).sum())
+    counts["contacts_nokey_duplicates"] = int(((contacts["kind"] == 3) & ~contacts["exact_duplicate"]).sum())
     counts["contacts_updates"] = int((contacts["kind"] == 2).sum() - (contacts["exact_duplicate"] & (contacts["kind"] == 2)).sum())
     _write_truth(cfg, pop, sim, contacts, writer, truth)
     settings = asdict(cfg)
@@ -182,7 +185,8 @@ def generate(cfg: GeneratorConfig, raw: Path, truth: Path, *, log=None) -> dict:
 
 def _write_truth(cfg: GeneratorConfig, pop: Population, sim: DaySimulator, contacts: dict[str, np.ndarray],
                  writer: _Writer, truth: Path) -> None:
-    """persons.parquet and identifiers.parquet: who is who, and which identifiers the data can link."""
+    """persons.parquet, identifiers.parquet (which identifiers deterministic links can attach) and
+    contacts.parquet (every CRM contact -> its person, with the no-key duplicates' perturbations)."""
     n = pop.size
     con = writer.con
     persons = pa.table({
@@ -206,16 +210,17 @@ def _write_truth(cfg: GeneratorConfig, pop: Population, sim: DaySimulator, conta
     uniq = ~contacts["exact_duplicate"]
     c = {k: v[uniq & (contacts["kind"] != 2)] for k, v in contacts.items()}
     crm = pa.table({k: c[k] for k in ("person", "customer_no", "kind", "placeholder", "email_missing", "phone_missing",
-                                      "first_name", "last_name", "country", "shared_phone")})
+                                      "first_ascii", "last_ascii", "country", "shared_phone", "perturbations",
+                                      "has_evidence")})
     del primary
     con.register("devices", devices)
     con.register("crm", crm)
     con.execute(f"""
     COPY (
       WITH c AS (
-        SELECT *, lower(trim(base_email(person, first_name, last_name, placeholder))) AS norm_email,
+        SELECT *, lower(trim(base_email(person, first_ascii, last_ascii, placeholder))) AS norm_email,
                '+' || calling_code(country, shared_phone) || national_no(person, shared_phone) AS norm_phone
-        FROM crm
+        FROM crm WHERE kind <> 3
       ), p AS (SELECT * FROM c WHERE kind = 0),
       dup AS (
         SELECT d.person, d.customer_no,
@@ -228,6 +233,9 @@ def _write_truth(cfg: GeneratorConfig, pop: Population, sim: DaySimulator, conta
       UNION ALL
       SELECT person, 'customer_id', customer_id(customer_no), false, linkable FROM dup
       UNION ALL
+      -- no-key duplicates: no deterministic link can attach them (their own e-mails and phones are not listed)
+      SELECT person, 'customer_id', customer_id(customer_no), false, false FROM crm WHERE kind = 3
+      UNION ALL
       SELECT DISTINCT person, 'email', norm_email, placeholder >= 0, NOT email_missing AND placeholder < 0
       FROM c WHERE NOT email_missing
       UNION ALL
@@ -237,3 +245,11 @@ def _write_truth(cfg: GeneratorConfig, pop: Population, sim: DaySimulator, conta
       SELECT person, 'anonymous_id', anon_id(code), shared, linkable FROM devices
       ORDER BY 1, 2, 3
     ) TO '{truth / 'identifiers.parquet'}' (FORMAT PARQUET)""")
+    # every CRM contact -> its person: the truth of contact-level (pairwise) identity resolution
+    con.execute(f"""
+    COPY (
+      SELECT customer_id(customer_no) AS customer_id, person AS true_person_id,
+             ['primary', 'shared_key_duplicate', 'update', 'no_key_duplicate'][kind + 1] AS kind,
+             perturbations, has_evidence
+      FROM crm ORDER BY customer_no
+    ) TO '{truth / 'contacts.parquet'}' (FORMAT PARQUET)""")

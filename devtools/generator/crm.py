@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from devtools.generator.config import GeneratorConfig
-from devtools.generator.names import CATEGORIES
+from devtools.generator.names import CATEGORIES, name_arrays
+from devtools.generator.nokey import add_addresses, nokey_duplicates
 from devtools.generator.personas import PERSONAS
 from devtools.generator.population import Population
 from devtools.generator.simulate import _OFFSET_OF_COUNTRY
@@ -50,6 +51,16 @@ def build_contacts(cfg: GeneratorConfig, pop: Population, rng: np.random.Generat
         "tz_min": _OFFSET_OF_COUNTRY[pop.country[reg]],
     }
     primary["updated_ts"] = signup_ts.copy()
+    # names as written (strings: a no-key duplicate may misspell them), e-mail/phone overrides, postal address;
+    # drawn from their own stream so that the other columns stay as they were for a seed
+    first_s, last_s, first_ascii, last_ascii = name_arrays()
+    primary["first_s"], primary["last_s"] = first_s[primary["first_name"]], last_s[primary["last_name"]]
+    primary["first_ascii"], primary["last_ascii"] = first_ascii[primary["first_name"]], last_ascii[primary["last_name"]]
+    primary["email_new"], primary["phone_new"] = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    primary["email_s"], primary["phone_s"] = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    primary["perturbations"], primary["has_evidence"] = np.full(n, "", dtype=object), np.ones(n, dtype=bool)
+    extra = np.random.default_rng([cfg.seed, 1, 1])
+    add_addresses(primary, dirt.missing_field, extra)
 
     # a second contact of the same person: e-mail typed differently (or missing), phone in another format
     dup = pop.dup_customer_no[reg] >= 0
@@ -78,7 +89,9 @@ def build_contacts(cfg: GeneratorConfig, pop: Population, rng: np.random.Generat
     u["consent"] = np.where(rng.random(k) < 0.3, ~u["consent"], u["consent"])
     u["updated_ts"] = day0 + u["delivery_day"] * 86400 + rng.integers(0, 86400, k)
 
-    rows = {key: np.concatenate([primary[key], d[key], u[key]]) for key in primary}
+    first_free = int(max(pop.customer_no.max(), pop.dup_customer_no.max(), 0)) + 1
+    nk = nokey_duplicates(cfg, primary, first_free, extra)
+    rows = {key: np.concatenate([primary[key], d[key], u[key], nk[key]]) for key in primary}
     # exact re-exports of a row within the same file
     again = np.flatnonzero(rng.random(len(rows["person"])) < dirt.crm_exact_duplicate_row)
     rows = {key: np.concatenate([v, v[again]]) for key, v in rows.items()}

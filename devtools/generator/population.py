@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from devtools.generator.config import GeneratorConfig
-from devtools.generator.names import FIRST_NAMES, LAST_NAMES
+from devtools.generator.names import N_FIRST_NAMES, N_LAST_NAMES
 from devtools.generator.personas import NEW_USER_WINDOW_DAYS, PERSONAS
 
 COUNTRIES = ("DE", "US", "GB", "FR", "SE", "NL", "ES", "JP")
@@ -51,8 +51,8 @@ class Population:
     placeholder_email: np.ndarray  # -1 or index into PLACEHOLDER_EMAILS
     shared_phone: np.ndarray  # -1 or shared business-phone group
     shared_device: np.ndarray  # -1 or shared device number
-    first_name: np.ndarray  # index into names.FIRST_NAMES
-    last_name: np.ndarray  # index into names.LAST_NAMES
+    first_name: np.ndarray  # index into names.first_names()
+    last_name: np.ndarray  # index into names.last_names()
 
     @property
     def size(self) -> int:
@@ -138,8 +138,14 @@ def build_population(cfg: GeneratorConfig, rng: np.random.Generator) -> Populati
         n_devices=n_devices, device_code=device_code, customer_no=customer_no,
         dup_customer_no=dup_customer_no, dup_day=dup_day, placeholder_email=placeholder_email,
         shared_phone=shared_phone, shared_device=shared_device,
-        first_name=rng.integers(0, len(FIRST_NAMES), n), last_name=rng.integers(0, len(LAST_NAMES), n),
+        first_name=_zipf(rng, N_FIRST_NAMES, n, offset=5, s=1.1), last_name=_zipf(rng, N_LAST_NAMES, n, offset=10, s=1.0),
     )
+
+
+def _zipf(rng: np.random.Generator, n_vocab: int, size: int, offset: float, s: float) -> np.ndarray:
+    """Indices into a vocabulary of n_vocab names drawn with a Zipf-like law (rank + offset) ** -s."""
+    p = 1.0 / (np.arange(n_vocab) + offset) ** s
+    return rng.choice(n_vocab, size=size, p=p / p.sum())
 
 
 def _groups(flag: np.ndarray, size: int, minimum: int) -> np.ndarray:

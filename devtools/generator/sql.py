@@ -7,8 +7,6 @@ from devtools.generator.names import (
     CATEGORIES,
     CITIES,
     DOMAINS,
-    FIRST_NAMES,
-    LAST_NAMES,
     PLACEHOLDER_EMAILS,
 )
 from devtools.generator.personas import CHANNELS, INCOME, TIERS
@@ -21,12 +19,6 @@ def _list(values: tuple[str, ...] | list[str]) -> str:
     return "[" + ", ".join(literal(v) for v in values) + "]"
 
 
-def _ascii(name: str) -> str:
-    table = str.maketrans({"é": "e", "ø": "o", "ë": "e", "ł": "l", "Ł": "L", "ü": "u", "á": "a", "í": "i",
-                           "ó": "o", "ö": "o", "'": "", " ": "", ",": "", ".": ""})
-    return name.translate(table).lower()
-
-
 def macro_sql(seed: int) -> list[str]:
     """CREATE MACRO statements used by the writers (deterministic for a seed)."""
     cities = [c for country in COUNTRIES for c in CITIES[country]]
@@ -35,11 +27,9 @@ def macro_sql(seed: int) -> list[str]:
         f"ELSE 'a-' || substr(md5('{seed}-a-' || code), 1, 16) END",
         "CREATE OR REPLACE MACRO customer_id(no) AS CASE WHEN no < 0 THEN NULL ELSE 'C' || lpad(no::VARCHAR, 8, '0') END",
         "CREATE OR REPLACE MACRO order_id(no) AS CASE WHEN no < 0 THEN NULL ELSE 'O' || lpad(no::VARCHAR, 9, '0') END",
-        f"CREATE OR REPLACE MACRO first_name(i) AS {_list(FIRST_NAMES)}[i + 1]",
-        f"CREATE OR REPLACE MACRO last_name(i) AS {_list(LAST_NAMES)}[i + 1]",
+        # f, l: the names as e-mail addresses spell them (names.ascii_name)
         f"CREATE OR REPLACE MACRO base_email(p, f, l, ph) AS CASE WHEN ph >= 0 THEN {_list(PLACEHOLDER_EMAILS)}[ph + 1] "
-        f"ELSE {_list([_ascii(n) for n in FIRST_NAMES])}[f + 1] || '.' || {_list([_ascii(n) for n in LAST_NAMES])}[l + 1] "
-        f"|| p::VARCHAR || '@' || {_list(DOMAINS)}[p % {len(DOMAINS)} + 1] END",
+        f"ELSE f || '.' || l || p::VARCHAR || '@' || {_list(DOMAINS)}[p % {len(DOMAINS)} + 1] END",
         # how a person may type the same address: upper case, capitalised with spaces around, leading space
         "CREATE OR REPLACE MACRO email_variant(e, v) AS CASE v WHEN 1 THEN upper(e) "
         "WHEN 2 THEN '  ' || upper(e[1]) || e[2:] || ' ' WHEN 3 THEN ' ' || e ELSE e END",
@@ -97,7 +87,7 @@ ORDERS_SELECT = """
 SELECT
   order_id(order_no) AS order_id,
   customer_id(customer_no) AS customer_id,
-  CASE WHEN guest OR email_too THEN email_variant(base_email(person, first_name, last_name, placeholder), email_v) END AS email,
+  CASE WHEN guest OR email_too THEN email_variant(base_email(person, first_ascii, last_ascii, placeholder), email_v) END AS email,
   iso_ts(ts, tz_min, ts_dirt) AS ordered_at,
   currency(currency) AS currency,
   CASE WHEN currency = 4 THEN printf('%.0f', amount) ELSE printf('%.2f', amount) END AS amount,
@@ -121,10 +111,12 @@ FROM {table}
 CONTACTS_SELECT = """
 SELECT
   customer_id(customer_no) AS customer_id,
-  CASE WHEN email_missing THEN NULL ELSE email_variant(base_email(person, first_name, last_name, placeholder), email_v) END AS email,
-  CASE WHEN phone_missing THEN NULL ELSE phone_fmt(calling_code(country, shared_phone), national_no(person, shared_phone), phone_f) END AS phone,
-  first_name(first_name) AS first_name,
-  last_name(last_name) AS last_name,
+  CASE WHEN email_new THEN email_s WHEN email_missing THEN NULL
+       ELSE email_variant(base_email(person, first_ascii, last_ascii, placeholder), email_v) END AS email,
+  CASE WHEN phone_new THEN phone_s WHEN phone_missing THEN NULL
+       ELSE phone_fmt(calling_code(country, shared_phone), national_no(person, shared_phone), phone_f) END AS phone,
+  first_s AS first_name,
+  last_s AS last_name,
   CASE WHEN birth_missing THEN NULL ELSE strftime(DATE '1970-01-01' + birth_day::INT, '%Y-%m-%d') END AS birth_date,
   CASE WHEN gender < 0 THEN NULL ELSE ['F', 'M', 'X'][gender + 1] END AS gender,
   CASE WHEN city_missing THEN NULL ELSE city(country, city) END AS city,
@@ -134,6 +126,8 @@ SELECT
   tier(tier) AS loyalty_tier,
   income(income) AS income_bracket,
   interests(interests) AS interests,
-  iso_ts(updated_ts, tz_min, 0) AS updated_at
+  iso_ts(updated_ts, tz_min, 0) AS updated_at,
+  address_line,
+  postcode
 FROM {table}
 """

@@ -90,6 +90,8 @@ def cmd_stage(args: argparse.Namespace) -> int:
             if isinstance(exc, ChampionLoadError):  # what to do is in the message: no traceback
                 raise SystemExit(f"segwarehouse {args.command}: {exc}") from None
             raise
+    elif args.command == "identity-train":
+        out = pipeline.train_identity_model()
     elif args.command == "report":
         out = pipeline.report_segments(run_id)
     elif args.command == "experiments":
@@ -184,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--config", help="ML config file (default $SEGWAREHOUSE_ML_CONFIG, else config/ml.yml)")
         sp.set_defaults(func=cmd_stage)
     add_models_parser(sub)
+    it = sub.add_parser("identity-train", help="re-estimate the probabilistic identity model (Splink) on the "
+                        "built warehouse's contacts; the next build rescores with it")
+    it.set_defaults(func=cmd_stage)
     e = sub.add_parser("erase", help="right to erasure for one email or customer id")
     e.add_argument("identifier")
     e.add_argument("--run-id")

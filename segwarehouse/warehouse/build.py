@@ -9,8 +9,9 @@ import duckdb
 
 from segwarehouse.core.paths import Paths
 from segwarehouse.landing import ledger
-from segwarehouse.warehouse.dbt import run_dbt, scan_landing
+from segwarehouse.warehouse.dbt import DbtResult, run_dbt, scan_landing
 from segwarehouse.warehouse.dbt_vars import project_var
+from segwarehouse.warehouse.identity.matching import match_contacts, match_threshold, matching_enabled
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,9 @@ DBT_LAYERS = {
                           "fct_events fct_sessions fct_orders",
     "profiles": "path:models/intermediate/features dim_user_profile",
 }
+# the layer the probabilistic matching step (segwarehouse.warehouse.identity) runs before: it reads staging's
+# stg_crm__contacts and writes the dbt source identity.probabilistic_links that the identity models read
+MATCHING_BEFORE = "identity_and_facts"
 
 
 def build(day: date, paths: Paths, *, full_refresh: bool = False, layer: str | None = None) -> dict:
@@ -34,6 +38,10 @@ def build(day: date, paths: Paths, *, full_refresh: bool = False, layer: str | N
     full refresh that did not finish); the reasons are returned and logged. A full refresh stays pending
     until every layer has been rebuilt, so the DAG's layer tasks (and their retries) all rebuild.
 
+    Before the identity layer, the probabilistic matching step (segwarehouse.warehouse.identity.matching) scores
+    the CRM contacts staging built: a whole build runs dbt for staging, the step, then dbt for the rest; the
+    `identity_and_facts` layer runs the step first. A full refresh rescores every pair.
+
     An incremental build tests the rows its models wrote and leaves the tests tagged `whole_table` to full
     builds and the weekly check (segwarehouse.warehouse.whole_table_tests).
     dbt unit tests are left out, as dbt recommends for production runs: they check the SQL against fixed
@@ -41,6 +49,7 @@ def build(day: date, paths: Paths, *, full_refresh: bool = False, layer: str | N
     """
     if layer is not None and layer not in DBT_LAYERS:
         raise ValueError(f"unknown dbt layer {layer!r}; expected one of {sorted(DBT_LAYERS)}")
+    match_threshold(), matching_enabled()  # a bad setting fails before anything is built
     scanned = scan_landing(paths)
     with duckdb.connect(str(paths.warehouse)) as con:
         reasons = ledger.full_refresh_reasons(con, day, int(project_var(paths, "lookback_days")))
@@ -53,15 +62,27 @@ def build(day: date, paths: Paths, *, full_refresh: bool = False, layer: str | N
     args = ["build", *(["--full-refresh"] if full else []), "--exclude-resource-type", "unit_test"]
     if not full:  # whole-table link tests: full builds and the weekly check (segwarehouse.warehouse.whole_table_tests)
         args += ["--exclude", "tag:whole_table"]
+    vars_ = {"as_of_date": day.isoformat()}
+    matching = None
     if layer:
+        if layer == MATCHING_BEFORE:
+            matching = match_contacts(paths, day, full=full)
         # "buildable": a test runs with the layer that completes its parents (fct_orders -> fx_rates in marts)
         args += ["--select", DBT_LAYERS[layer], "--indirect-selection", "buildable"]
-    result = run_dbt(args, paths=paths, vars={"as_of_date": day.isoformat()})
+        result = run_dbt(args, paths=paths, vars=vars_)
+    else:
+        # the matching step reads staging and feeds the identity layer: dbt runs before and after it
+        first = run_dbt([*args, "--select", DBT_LAYERS["staging"], "--indirect-selection", "buildable"],
+                        paths=paths, vars=vars_)
+        matching = match_contacts(paths, day, full=full)
+        result = run_dbt([*args, "--exclude", DBT_LAYERS["staging"], "--indirect-selection", "buildable"],
+                         paths=paths, vars=vars_)
+        result = DbtResult(args=args, nodes=first.nodes + result.nodes, seconds=round(first.seconds + result.seconds, 2))
     if full and (layer is None or layer == list(DBT_LAYERS)[-1]):
         with duckdb.connect(str(paths.warehouse)) as con:
             ledger.clear_pending(con)
     return {"as_of_date": day.isoformat(), "layer": layer or "all", "full_refresh": full,
-            "full_refresh_reasons": reasons, "landing": scanned, "nodes": result.counts(),
+            "full_refresh_reasons": reasons, "landing": scanned, "nodes": result.counts(), "matching": matching,
             "seconds": result.seconds, "slowest": sorted(result.nodes, key=lambda n: -n["seconds"])[:8],
             "rows": warehouse_row_counts(paths)}
 

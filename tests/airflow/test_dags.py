@@ -30,7 +30,8 @@ for dag_id, dag in bag.dags.items():
         "schedule_assets": str(getattr(dag.timetable, "asset_condition", "")),
         "tasks": {t.task_id: {"pool": t.pool, "retries": t.retries, "sensor_timeout": getattr(t, "timeout", None),
                               "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
-                              "outlets": [getattr(o, "name", str(o)) for o in t.outlets]}
+                              "outlets": [getattr(o, "name", str(o)) for o in t.outlets],
+                              "upstream": sorted(t.upstream_task_ids)}
                   for t in dag.tasks},
     }
 new = sorted(m for m in set(sys.modules) - before)
@@ -115,3 +116,9 @@ def test_a_run_before_the_start_date_is_refused_not_silently_empty(tmp_path, mon
     with pytest.raises(ValueError, match=r"warehouse_daily 1997-03-01: before SEGWAREHOUSE_START_DATE=2026-01-01"):
         run_dag("warehouse_daily", "1997-03-01", paths=paths)
     assert not (tmp_path / "airflow").exists()  # refused before any Airflow work
+
+
+def test_the_weekly_dag_re_estimates_the_identity_model_after_the_whole_table_tests(dagbag):
+    tasks = dagbag["dags"]["warehouse_weekly_tests"]["tasks"]
+    assert set(tasks) == {"whole_table_tests", "train_identity_model"}
+    assert tasks["train_identity_model"]["upstream"] == ["whole_table_tests"]

@@ -301,8 +301,9 @@ def test_person_map_recomputes_changed_components_like_a_full_refresh(landing_zo
     header, *rows = crm.read_text().splitlines()
     rows = [r for r in rows if not r.startswith(dropped + ",")]
     stamp = "2026-02-28T23:00:00Z"
-    rows += [f"CX{i},{x_email},,New,Contact,,,,DE,{stamp},false,none,,,{stamp}" for i in range(3)]  # x's e-mail: 4 contacts
-    rows.append(f"{y},y.new@example.com,{z_phone},Y,Merged,,,,DE,{stamp},false,none,,,{stamp}")  # y takes z's phone
+    # (address_line and postcode empty: the generator writes all 17 columns)
+    rows += [f"CX{i},{x_email},,New,Contact,,,,DE,{stamp},false,none,,,{stamp},," for i in range(3)]  # x's e-mail: 4 contacts
+    rows.append(f"{y},y.new@example.com,{z_phone},Y,Merged,,,,DE,{stamp},false,none,,,{stamp},,")  # y takes z's phone
     crm.write_text("\n".join([header, *rows]) + "\n")
     run_dbt(["run", *models], paths=paths, vars={"as_of_date": "2026-02-28"})
 

@@ -14,7 +14,7 @@ from devtools.generator import DirtRates, GeneratorConfig, generate
 CONTRACT = {
     "crm/contacts": ["customer_id", "email", "phone", "first_name", "last_name", "birth_date", "gender", "city",
                      "country", "signup_at", "marketing_consent", "loyalty_tier", "income_bracket", "interests",
-                     "updated_at"],
+                     "updated_at", "address_line", "postcode"],
     "shop/orders": ["order_id", "customer_id", "email", "ordered_at", "currency", "amount", "status",
                     "store_channel", "updated_at"],
     "shop/order_items": ["order_id", "line_number", "product_id", "category", "quantity", "unit_price"],
@@ -122,7 +122,8 @@ def test_dirt_counts_match_files_and_rates(small, con):
 def test_duplicate_contacts_share_a_normalised_identifier(con):
     rows = con.execute("""
         with c as (select * from read_csv('raw/crm/contacts/*/*.csv', all_varchar=true, ignore_errors=true)),
-        ids as (select * from 'truth/identifiers.parquet' where id_type = 'customer_id'),
+        ids as (select * from 'truth/identifiers.parquet' where id_type = 'customer_id'
+                 and id_value not in (select customer_id from 'truth/contacts.parquet' where kind = 'no_key_duplicate')),
         j as (select ids.true_person_id, lower(trim(c.email)) as email,
                      '+' || regexp_replace(regexp_replace(c.phone, '^\\s*\\(?\\+?(00)?', ''), '[^0-9]', '', 'g') as phone
               from c join ids on ids.id_value = c.customer_id)
@@ -133,6 +134,57 @@ def test_duplicate_contacts_share_a_normalised_identifier(con):
     assert len(rows) > 50
     # differently written e-mails and phones of the same person normalise to one value
     assert all(emails <= 1 and phones <= 1 for _, emails, phones in rows)
+
+
+def test_no_key_duplicates_share_no_identifier_but_a_person(con, small):
+    """No-key duplicates: the planted rate, no e-mail or phone in common with any other contact of the data, and
+    the perturbations the truth lists (typo, swap, transposed birth date, move) visible in the files."""
+    _, manifest = small
+    contacts = """(select * from read_csv('raw/crm/contacts/*/*.csv', all_varchar=true, ignore_errors=true)
+                    qualify row_number() over (partition by customer_id order by updated_at desc) = 1)"""
+    n_dup = manifest["counts"]["contacts_nokey_duplicates"]
+    share = n_dup / manifest["registered_persons"]
+    assert abs(share - DirtRates().crm_nokey_duplicate_person) < 0.012
+    shared_keys = con.execute(f"""
+        with c as (select customer_id, lower(trim(email)) as email,
+                          regexp_replace(phone, '[^0-9]', '', 'g') as phone from {contacts}),
+        d as (select c.* from c join 'truth/contacts.parquet' t using (customer_id) where t.kind = 'no_key_duplicate')
+        select count(*) from d join c on c.customer_id <> d.customer_id
+            and (c.email = d.email or c.phone = d.phone)""").fetchone()[0]
+    assert shared_keys == 0
+    rows = con.execute(f"""
+        with t as (select * from 'truth/contacts.parquet'),
+        c as (select * from {contacts}),
+        p as (select t.true_person_id, c.* from c join t using (customer_id) where t.kind = 'primary')
+        select t.perturbations, lower(c.first_name) = lower(p.first_name), lower(c.last_name) = lower(p.last_name),
+               lower(c.first_name) = lower(p.last_name), c.birth_date = p.birth_date,
+               c.address_line is not distinct from p.address_line
+        from c join t using (customer_id) join p using (true_person_id) where t.kind = 'no_key_duplicate'
+    """).fetchall()
+    assert len(rows) == n_dup > 40
+    for perturbations, same_first, same_last, swapped, same_birth, same_address in rows:
+        kinds = set(perturbations.split("+")) - {""}
+        assert len(kinds) <= 2
+        if not kinds & {"typo", "swap"}:
+            assert same_first
+            assert same_last
+        if kinds == {"swap"}:
+            assert swapped
+        if "transpose" in kinds:
+            assert same_birth is False
+        if "move" in kinds:
+            assert not same_address
+    assert {k for r in rows for k in r[0].split("+")} >= {"typo", "transpose", "move"}
+
+
+def test_contacts_carry_postal_addresses(con):
+    row = con.execute("""select count(*), count(address_line), count(postcode),
+                              count(*) filter (where regexp_matches(address_line, '(?i) (st|rd|ave|ln|dr|ct|pl)[.]?( |,|$)'))
+                       from read_csv('raw/crm/contacts/*/*.csv', all_varchar=true, ignore_errors=true)""").fetchone()
+    total, with_address, with_postcode, abbreviated = row
+    assert with_address > 0.9 * total
+    assert with_postcode > 0.85 * total
+    assert abbreviated > 0.2 * with_address  # abbreviations for staging to normalize
 
 
 def test_personas_have_distinct_behaviour(con):

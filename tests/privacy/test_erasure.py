@@ -38,17 +38,20 @@ KILL_AT = Path(__file__).resolve().parents[1] / "reliability" / "kill_at.py"
 
 
 def _contact(cid: str, email: str, *, birth: str = "1980-05-01", consent: str = "true", tier: str = "gold",
-             phone: str = "") -> str:
-    return ",".join([cid, email, phone, "Ann", "Lee", birth, "F", "Berlin", "DE", TS, consent, tier, "", "", TS])
+             phone: str = "", name: str = "Ann Lee") -> str:
+    # each hand-written contact is another person: another name (same name, birth date and city would be one
+    # person to probabilistic matching, and erasing it would erase all of them)
+    first, last = name.split()
+    return ",".join([cid, email, phone, first, last, birth, "F", "Berlin", "DE", TS, consent, tier, "", "", TS])
 
 
 HAND = {
     "crm/contacts": ("hand_contacts.csv", [
         CONTACTS,
         _contact("CZ01", "an@example.org", phone="+49 30 5550101"),
-        _contact("CZ02", "joan@example.org", birth="2099-01-01"),
-        _contact("CZ03", "jan@example.org", consent="yes please"),
-        _contact("CZ04", "leak.me@example.org", tier="leak.me@example.org"),
+        _contact("CZ02", "joan@example.org", birth="2099-01-01", name="Joan Miller"),
+        _contact("CZ03", "jan@example.org", consent="yes please", name="Jan Novak"),
+        _contact("CZ04", "leak.me@example.org", tier="leak.me@example.org", name="Leah Stone"),
         "CZ01,an@example.org,broken line",
         "CZ02,joan@example.org,broken line",
     ]),

@@ -78,8 +78,9 @@ class Pipeline:
     def __init__(self, paths: Paths):
         self.paths = paths
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SEGWAREHOUSE_")}
+        # the reference (the session `warehouse` fixture) is built by dbt alone: no probabilistic matching step
         self.env.update(SEGWAREHOUSE_DATA=str(paths.data), SEGWAREHOUSE_PII_KEY=PII_KEY,
-                        SEGWAREHOUSE_HOME=str(paths.home))
+                        SEGWAREHOUSE_HOME=str(paths.home), SEGWAREHOUSE_PROBABILISTIC_MATCHING="off")
         self.faults: list[str] = []
 
     def run(self, *args: str) -> None:

@@ -1,5 +1,8 @@
-{#- Deterministic identity links between identifier nodes ('<type>:<value>'), minus the links that touch an
-    identifier rejected by a guard (see int_identity_rejected_identifiers). One row per distinct edge. -#}
+{#- Identity links between identifier nodes ('<type>:<value>'), minus the links that touch an identifier
+    rejected by a guard (see int_identity_rejected_identifiers). One row per distinct edge. Deterministic links
+    (shared e-mail, phone, login, order e-mail) have no match_probability; probabilistic ones (the matching step's
+    identity.probabilistic_links, between two customer_id nodes) carry theirs. -#}
+{%- set probabilistic = source('identity', 'probabilistic_links') %}
 with contacts as (
     select customer_id, email, phone from {{ ref('stg_crm__contacts') }}
 ),
@@ -16,25 +19,33 @@ order_emails as (
     where customer_id is not null and email is not null
 ),
 
+probabilistic as (
+    {{ probabilistic_links(probabilistic) }}
+),
+
 candidate_edges as (
-    select 'customer_id:' || customer_id as node_a, 'email:' || email as node_b, 'crm_email' as link_type
+    select 'customer_id:' || customer_id as node_a, 'email:' || email as node_b, 'crm_email' as link_type,
+        cast(null as double) as match_probability
     from contacts where email is not null
     union all
-    select 'customer_id:' || customer_id, 'phone:' || phone, 'crm_phone'
+    select 'customer_id:' || customer_id, 'phone:' || phone, 'crm_phone', null
     from contacts where phone is not null
     union all
-    select 'anonymous_id:' || anonymous_id, 'customer_id:' || user_id, 'login'
+    select 'anonymous_id:' || anonymous_id, 'customer_id:' || user_id, 'login', null
     from logins
     union all
-    select 'customer_id:' || customer_id, 'email:' || email, 'order_email'
+    select 'customer_id:' || customer_id, 'email:' || email, 'order_email', null
     from order_emails
+    union all
+    select 'customer_id:' || customer_id_l, 'customer_id:' || customer_id_r, 'probabilistic', match_probability
+    from probabilistic
 ),
 
 rejected as (
     select node_key from {{ ref('int_identity_rejected_identifiers') }}
 )
 
-select distinct candidate_edges.node_a, candidate_edges.node_b, candidate_edges.link_type
+select distinct candidate_edges.node_a, candidate_edges.node_b, candidate_edges.link_type, candidate_edges.match_probability
 from candidate_edges
 where not exists (select 1 from rejected where rejected.node_key = candidate_edges.node_a)
   and not exists (select 1 from rejected where rejected.node_key = candidate_edges.node_b)

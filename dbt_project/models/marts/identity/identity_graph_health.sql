@@ -34,6 +34,7 @@ select
     coalesce((select n from edges where link_type = 'crm_phone'), 0) as links_crm_phone,
     coalesce((select n from edges where link_type = 'login'), 0) as links_login,
     coalesce((select n from edges where link_type = 'order_email'), 0) as links_order_email,
+    coalesce((select n from edges where link_type = 'probabilistic'), 0) as links_probabilistic,
     coalesce((select n from rejected where guard = 'placeholder value'), 0) as rejected_placeholder,
     coalesce((select n from rejected where guard = 'shared email'), 0) as rejected_shared_email,
     coalesce((select n from rejected where guard = 'shared phone'), 0) as rejected_shared_phone,

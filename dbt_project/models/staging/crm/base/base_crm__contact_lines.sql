@@ -1,7 +1,9 @@
 {#- Every line of every CRM contacts file delivered up to as_of_date, split into fields and checked. -#}
 {%- set landing_source = source('crm', 'contacts') -%}{#- lineage: the files; landing_files lists them from the ledger -#}
 {%- set ledger = source('landing', 'file_ledger') -%}
-{%- set header = 'customer_id,email,phone,first_name,last_name,birth_date,gender,city,country,signup_at,marketing_consent,loyalty_tier,income_bracket,interests,updated_at' -%}
+{%- set header = 'customer_id,email,phone,first_name,last_name,birth_date,gender,city,country,signup_at,marketing_consent,loyalty_tier,income_bracket,interests,updated_at,address_line,postcode' -%}
+{#- the optional postal columns may be absent: a file with the header without them is read with them empty -#}
+{%- set header_without_address = 'customer_id,email,phone,first_name,last_name,birth_date,gender,city,country,signup_at,marketing_consent,loyalty_tier,income_bracket,interests,updated_at' -%}
 
 {#- Incremental like the event lines: a run reads the files the ledger lists as new or changed and replaces
     every line of each file it read. -#}
@@ -15,8 +17,11 @@ typed as (
         delivery_date,
         line_no,
         line,
-        header_line,
-        {{ list_length('f') }} as n_fields,
+        case when header_line = '{{ header_without_address }}' then '{{ header }}' else header_line end as header_line,
+        header_line = '{{ header_without_address }}' as is_without_address,
+        {{ list_length('f') }} as n_fields_in_line,
+        case when header_line = '{{ header_without_address }}' and {{ list_length('f') }} = 15 then 17
+             else {{ list_length('f') }} end as n_fields,
         nullif(trim(f[1]), '') as customer_id,
         nullif(f[2], '') as email_raw,
         nullif(f[3], '') as phone_raw,
@@ -32,6 +37,8 @@ typed as (
         nullif(trim(f[13]), '') as income_bracket,
         nullif(trim(f[14]), '') as interests,
         {{ parse_utc("nullif(f[15], '')") }} as updated_at,
+        {{ normalize_address_line("case when " ~ list_length('f') ~ " >= 17 then f[16] end") }} as address_line,
+        {{ normalize_postcode("case when " ~ list_length('f') ~ " >= 17 then f[17] end") }} as postcode,
         {{ lacks_utc_offset("nullif(f[10], '')") }} or {{ lacks_utc_offset("nullif(f[15], '')") }} as is_time_without_offset,
         f
     from fields
@@ -41,6 +48,9 @@ checked as (
     select
         *,
         case
+            -- a file without the postal columns: its lines have the 15 fields of its header
+            when is_without_address and line_no > 1 and (length(line) - length(replace(line, '"', ''))) % 2 = 0
+                and n_fields_in_line <> 15 then 'malformed line: ' || n_fields_in_line || ' fields, expected 15'
             {{ csv_shape_rejects(header) }}
             when customer_id is null then 'missing customer_id'
             -- updated_at is optional: without it the delivery order decides the version (docs/sources.md)
@@ -83,6 +93,8 @@ select
     case when gender_raw in ('F', 'M', 'X') then gender_raw else 'unknown' end as gender,
     city,
     country,
+    address_line,
+    postcode,
     case when signup_issue is null then signup_at end as signup_at,
     has_marketing_consent,
     loyalty_tier,

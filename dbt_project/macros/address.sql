@@ -1,0 +1,24 @@
+{#- Postal address normalization for probabilistic identity matching (docs/sources.md, CRM contacts).
+    Portable across DuckDB and Spark: no backslash escapes (Spark string literals would eat them), so words are
+    matched between spaces after doubling every space. -#}
+
+{% macro normalize_address_line(expr) -%}
+  {#- lower case, punctuation -> space, common abbreviations spelled out (st -> street, rd -> road, ave ->
+      avenue, apartment/flat/unit -> apt, ...), whitespace collapsed; empty -> null. -#}
+  {%- set words = [
+      ('st|str', 'street'), ('rd', 'road'), ('ave|av', 'avenue'), ('ln', 'lane'), ('dr', 'drive'),
+      ('ct', 'court'), ('pl', 'place'), ('blvd', 'boulevard'), ('sq', 'square'), ('hwy', 'highway'),
+      ('apartment|flat|unit', 'apt')] -%}
+  {#- no quote characters in the class: the engines escape them differently inside string literals -#}
+  {%- set ns = namespace(s=regexp_replace_all("lower(" ~ expr ~ ")", "'[.,;:#/()_-]'", "' '")) -%}
+  {%- set ns.s = "replace(' ' || " ~ ns.s ~ " || ' ', ' ', '  ')" -%}
+  {%- for pattern, word in words -%}
+    {%- set ns.s = regexp_replace_all(ns.s, "' (" ~ pattern ~ ") '", "' " ~ word ~ " '") -%}
+  {%- endfor -%}
+  nullif(trim({{ regexp_replace_all(ns.s, "' +'", "' '") }}), '')
+{%- endmacro %}
+
+{% macro normalize_postcode(expr) -%}
+  {#- upper case, letters and digits only ('sw1a 1aa' -> 'SW1A1AA', '123-4567' -> '1234567'); empty -> null. -#}
+  nullif({{ regexp_replace_all("upper(" ~ expr ~ ")", "'[^0-9A-Z]'", "''") }}, '')
+{%- endmacro %}
