@@ -1,7 +1,8 @@
 """Which person an erasure identifier names, and exactly which landing-file lines are theirs.
 
 Matching is exact, never by substring: an identifier resolves through the identity graph to a person, the
-person's identifiers are the graph's exact normalized values, and a line is the person's when one of its
+person's identifiers are the graph's exact normalized values (only those deterministic links tie to the
+subject when the person has probabilistic links), and a line is the person's when one of its
 parsed identifier columns equals one of them. Lines that did not parse (quarantined) are matched on their
 raw text with token boundaries: `an@example.org` matches `"an@example.org"` but not `joan@example.org`, and
 phones are compared after the same normalization staging applies.
@@ -9,6 +10,7 @@ phones are compared after the same normalization staging applies.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -83,10 +85,51 @@ def resolve(con: duckdb.DuckDBPyConnection, subject: Subject) -> Person:
     history = [r[0] for r in con.execute(
         "select old_person_id from person_id_history where new_person_id in (select unnest(?::varchar[]))",
         [persons]).fetchall()]
+    person_ids = set(persons + history)
+    if _has_probabilistic_links(con, persons):
+        # a probabilistic link is evidence of sameness, not proof: erase only what deterministic links tie to
+        # the subject, and only the person ids anchored on those identifiers (the others stay with the rest)
+        ids |= set(con.execute(_DETERMINISTIC_PART, [persons, subject.node_key]).fetchall())
+        anchored = {_person_id_for(f"{t}:{v}") for t, v in ids}
+        return Person(sorted(person_ids & anchored), sorted(ids))
     ids |= set(con.execute(
         "select id_type, id_value from int_person_map where person_id in (select unnest(?::varchar[])) "
         "and not is_guard_rejected", [persons]).fetchall())
-    return Person(sorted(set(persons + history)), sorted(ids))
+    return Person(sorted(person_ids), sorted(ids))
+
+
+# the subject's node and every node of its person reachable from it over deterministic links
+_DETERMINISTIC_PART = """
+    with recursive nodes as (
+        select node_key, id_type, id_value, is_guard_rejected from int_person_map
+        where person_id in (select unnest(?::varchar[]))
+    ),
+    edges as (
+        select node_a, node_b from int_identity_edges_guarded
+        where link_type <> 'probabilistic'
+          and node_a in (select node_key from nodes) and node_b in (select node_key from nodes)
+    ),
+    reached(node_key) as (
+        select ?::varchar
+        union
+        select case when edges.node_a = reached.node_key then edges.node_b else edges.node_a end
+        from reached join edges on reached.node_key in (edges.node_a, edges.node_b)
+    )
+    select nodes.id_type, nodes.id_value from nodes join reached using (node_key) where not nodes.is_guard_rejected
+"""
+
+
+def _has_probabilistic_links(con: duckdb.DuckDBPyConnection, persons: list[str]) -> bool:
+    return bool(con.execute("""
+        select count(*) from int_identity_edges_guarded
+        where link_type = 'probabilistic'
+          and node_a in (select node_key from int_person_map where person_id in (select unnest(?::varchar[])))""",
+        [persons]).fetchone()[0])
+
+
+def _person_id_for(node_key: str) -> str:
+    """The person id a component anchored on node_key gets (dbt macro person_id_for)."""
+    return "p_" + hashlib.md5(node_key.encode()).hexdigest()[:16]
 
 
 def plan_lines(con: duckdb.DuckDBPyConnection, person: Person) -> dict[str, list[int]]:
