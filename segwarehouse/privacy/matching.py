@@ -129,7 +129,7 @@ def _has_probabilistic_links(con: duckdb.DuckDBPyConnection, persons: list[str])
 
 def _person_id_for(node_key: str) -> str:
     """The person id a component anchored on node_key gets (dbt macro person_id_for)."""
-    return "p_" + hashlib.md5(node_key.encode()).hexdigest()[:16]
+    return "p_" + hashlib.md5(node_key.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
 def plan_lines(con: duckdb.DuckDBPyConnection, person: Person) -> dict[str, list[int]]:
