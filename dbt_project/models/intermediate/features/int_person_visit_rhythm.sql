@@ -15,7 +15,7 @@ select
     session_days,
     first_session_date,
     last_session_date,
-    {{ as_double(dbt.datediff('first_session_date', 'last_session_date', 'day')) }}
+    cast({{ dbt.datediff('first_session_date', 'last_session_date', 'day') }} as double)
         / nullif(session_days - 1, 0) as mean_days_between_sessions,
     avg_visit_minutes,
     email_sessions

@@ -124,7 +124,7 @@ sessions as (
         min(first_at) as session_start_at,
         max(last_at) as session_end_at,
         {{ dbt.datediff('min(first_at)', 'max(last_at)', 'second') }} as duration_seconds,
-        {{ as_double("round(" ~ dbt.datediff('min(first_at)', 'max(last_at)', 'second') ~ " / 60.0, 2)") }} as duration_minutes,
+        cast(round({{ dbt.datediff('min(first_at)', 'max(last_at)', 'second') }} / 60.0, 2) as double) as duration_minutes,
         cast(sum(n_events) as bigint) as n_events,
         cast(sum(n_page_views) as bigint) as n_page_views,
         cast(sum(n_product_views) as bigint) as n_product_views,
