@@ -108,14 +108,6 @@ case when ltrim({{ line }}) like '{{ '{' }}%' and json_object_keys({{ line }}) i
 {%- endmacro %}
 
 
-{% macro as_double(expr) -%}
-  {#- DuckDB divides into double already; Spark keeps decimal for `x / 60.0`: cast to the contract's double -#}
-  {{ return(adapter.dispatch('as_double', 'segwarehouse')(expr)) }}
-{%- endmacro %}
-{% macro default__as_double(expr) -%}{{ expr }}{%- endmacro %}
-{% macro spark__as_double(expr) -%}cast({{ expr }} as double){%- endmacro %}
-
-
 {% macro unique_row_number(order_key) -%}
   {#- A unique integer per row, 1..n. DuckDB: in scan order (no sort of the rows; not stable between runs).
       Spark requires an ordered window for row_number: ordered by order_key there. -#}

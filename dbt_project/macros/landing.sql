@@ -184,39 +184,6 @@ fields as (
 {%- endmacro %}
 
 
-{% macro redeliveries_recheck_from() -%}
-  {#- First delivery date base_web__event_redeliveries re-checks: the earliest partition holding a line loaded
-      after the table's watermark (max checked_through); none = check everything (no watermark yet) or, as
-      the string '9999-12-31', nothing (no line loaded since). Same value in the pre-hook and the body: both
-      read the tables before the pre-hook deletes anything. -#}
-  {%- if not execute -%}{{ return(none) }}{%- endif -%}
-  {#- a table written before the watermark existed has no checked_through column: check everything once -#}
-  {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-  {%- if 'checked_through' not in columns -%}{{ return(none) }}{%- endif -%}
-  {%- set sql -%}
-    select
-        (select max(checked_through) from {{ this }}) is null as no_watermark,
-        (select min(delivery_date) from {{ ref('base_web__event_lines') }}
-         where loaded_at > (select max(checked_through) from {{ this }})) as recheck_from
-  {%- endset -%}
-  {%- set row = run_query(sql).rows[0] -%}
-  {%- if row[0] -%}{{ return(none) }}{%- endif -%}
-  {{ return(row[1].strftime('%Y-%m-%d') if row[1] else '9999-12-31') }}
-{%- endmacro %}
-
-
-{% macro redeliveries_recheck_prehook() -%}
-  {#- Incremental base_web__event_redeliveries: drop the rows of the partitions this run re-checks (all of
-      them when the table has no watermark yet). -#}
-  {%- if is_incremental() -%}
-    {%- set recheck_from = redeliveries_recheck_from() -%}
-    delete from {{ this }}{% if recheck_from %} where delivery_date >= '{{ recheck_from }}'{% endif %}
-  {%- else -%}
-    select 1
-  {%- endif -%}
-{%- endmacro %}
-
-
 {% macro load_timestamp() -%}
   {#- When the dbt invocation writing a row started (run_started_at, UTC): the loaded_at of line models, which
       the quality gate uses to validate only what a run loaded. -#}

@@ -55,24 +55,6 @@
 {%- endmacro %}
 
 
-{% macro contact_persons_changed_since() -%}
-  {#- also_changed of int_person_contacts_aggregated ({watermark} is filled in by persons_with_new_data): the
-      persons of customers with contact lines loaded since, and the stored persons one of whose contacts'
-      versions came from a file loaded again since (a re-delivered file may no longer hold it). -#}
-    select person_map.person_id
-    from (
-        select distinct customer_id from {{ ref('base_crm__contact_lines') }}
-        where loaded_at > {watermark} and customer_id is not null
-    ) as loaded
-    inner join {{ ref('int_person_map') }} as person_map on person_map.node_key = 'customer_id:' || loaded.customer_id
-    union
-    select person_id from {{ this }}
-    where list_has_any(contact_files, (
-        select coalesce(list(distinct source_file), []) from {{ ref('base_crm__contact_lines') }} where loaded_at > {watermark}
-    ))
-{%- endmacro %}
-
-
 {% macro recomputed_persons_facts(facts) -%}
   {#- The final select of those models: in an incremental run one row per recomputed person (CTE recomputed),
       with null facts for a person who has none any more (delete_keys_without deletes it after the

@@ -1,5 +1,5 @@
 {#- On Spark every incremental model is rebuilt in full (parquet tables; no delete+insert on plain
-    parquet). is_incremental() is false there, so model bodies and pre-hooks take their full-refresh
+    parquet). is_incremental() is false there, so model bodies and post-hooks take their full-refresh
     branch; on DuckDB it is dbt's own definition, unchanged. -#}
 
 {% macro is_incremental() %}
@@ -26,16 +26,20 @@
 
 
 {% materialization incremental, adapter='spark' %}
-  {#- full rebuild: drop the previous table, create it from the model's (full-refresh) SQL -#}
+  {#- full rebuild into a new table, then swapped in: the model's SQL can still read the previous rows
+      ({{ this }}; the person map reads the ids its nodes had) -#}
   {%- set target_relation = this.incorporate(type='table') -%}
   {%- set existing_relation = load_relation(this) -%}
+  {%- set new_relation = this.incorporate(path={'identifier': this.identifier ~ '__dbt_new'}, type='table') -%}
   {{ run_hooks(pre_hooks) }}
+  {{ adapter.drop_relation(new_relation) }}
+  {% call statement('main') -%}
+    {{ create_table_as(False, new_relation, sql) }}
+  {%- endcall %}
   {%- if existing_relation is not none -%}
     {{ adapter.drop_relation(existing_relation) }}
   {%- endif -%}
-  {% call statement('main') -%}
-    {{ create_table_as(False, target_relation, sql) }}
-  {%- endcall %}
+  {{ adapter.rename_relation(new_relation, target_relation) }}
   {{ run_hooks(post_hooks) }}
   {% do persist_docs(target_relation, model) %}
   {{ return({'relations': [target_relation]}) }}

@@ -60,8 +60,8 @@ def test_incremental_run_equals_full_refresh(incremental_and_full, table):
 
 
 def test_person_map_keeps_the_link_fingerprints_of_the_current_nodes(incremental_and_full):
-    """After five daily runs every person-map row carries its node's current edge_fingerprint (the pre-hook
-    found every node whose links changed); linked nodes have one, unlinked nodes 0."""
+    """After five daily runs every person-map row carries its node's current edge_fingerprint (the
+    incremental runs found every node whose links changed); linked nodes have one, unlinked nodes 0."""
     con = incremental_and_full
     stale, linked, unlinked_nonzero = con.execute("""
         select

@@ -2,6 +2,8 @@
     lately): visit length, depth, what the browsing is made of (search vs product pages), how often a visit
     puts something in the cart and how often the visitor is logged in. Shares and means, so they describe
     quiet and lapsed persons as well as active ones (the 28-day columns are null or 0 for them). -#}
+{#- a view: a per-row derivation of stored facts that only dim_user_profile reads, once per run -#}
+{{ config(materialized='view') }}
 with browsing as (  -- lifetime browse counts per person
     select person_id, browse_events, product_views, searches
     from {{ ref('int_person_web_activity') }}

@@ -12,7 +12,22 @@
     on_schema_change='fail',
     post_hook="{{ delete_keys_without('primary_customer_id', live_persons=true) }}"
 ) }}
-{%- set changed_persons = persons_with_new_data(web_events=false, also_changed=contact_persons_changed_since()) %}
+{#- also changed: the persons of customers with contact lines loaded since ({watermark}: the table's latest
+    computed_at), and the stored persons one of whose contacts' versions came from a file loaded again since -#}
+{%- set contacts_changed %}
+  select person_map.person_id
+  from (
+      select distinct customer_id from {{ ref('base_crm__contact_lines') }}
+      where loaded_at > {watermark} and customer_id is not null
+  ) as loaded
+  inner join {{ ref('int_person_map') }} as person_map on person_map.node_key = 'customer_id:' || loaded.customer_id
+  union
+  select person_id from {{ this }}
+  where list_has_any(contact_files, (
+      select coalesce(list(distinct source_file), []) from {{ ref('base_crm__contact_lines') }} where loaded_at > {watermark}
+  ))
+{%- endset %}
+{%- set changed_persons = persons_with_new_data(web_events=false, also_changed=contacts_changed) %}
 with
 {%- if is_incremental() %}
 recomputed as (

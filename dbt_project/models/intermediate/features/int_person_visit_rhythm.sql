@@ -3,6 +3,8 @@
     A visit is a session with a page or product view; a newsletter click that browses nothing is a session
     of one event and no duration, which pulls lifetime session means down for exactly the persons who read
     their mail (loyal and bargain customers). -#}
+{#- a view: a per-row derivation of stored facts that only dim_user_profile reads, once per run -#}
+{{ config(materialized='view') }}
 with rhythm as (
     select person_id, session_days, first_session_date, last_session_date, avg_visit_minutes, email_sessions
     from {{ ref('int_person_session_stats') }}
@@ -13,7 +15,7 @@ select
     session_days,
     first_session_date,
     last_session_date,
-    {{ as_double(dbt.datediff('first_session_date', 'last_session_date', 'day')) }}
+    cast({{ dbt.datediff('first_session_date', 'last_session_date', 'day') }} as double)
         / nullif(session_days - 1, 0) as mean_days_between_sessions,
     avg_visit_minutes,
     email_sessions

@@ -19,8 +19,15 @@ order_emails as (
     where customer_id is not null and email is not null
 ),
 
+-- none while the matching step has not written its table (before its first run, dbt run by hand, Spark)
 probabilistic as (
-    {{ probabilistic_links(probabilistic) }}
+    {%- if execute and target.type == 'duckdb' and adapter.get_relation(probabilistic.database, probabilistic.schema, probabilistic.identifier) is not none %}
+    select customer_id_l, customer_id_r, match_probability from {{ probabilistic }}
+    {%- else %}
+    select cast(null as {{ dbt.type_string() }}) as customer_id_l, cast(null as {{ dbt.type_string() }}) as customer_id_r,
+           cast(null as double) as match_probability
+    where 1 = 0
+    {%- endif %}
 ),
 
 candidate_edges as (

@@ -4,7 +4,7 @@
     without ordering the 3.4M keys, so not stable between runs (nothing downstream keeps it). The type and
     value parts of the key are split off by int_person_map for the rows it writes, not stored for every node
     of every run. edge_fingerprint is an order-free hash of the
-    node's guarded links (identity_link_hash of each link's type, other end and direction, xor-ed; 0 without
+    node's guarded links (hash64 of each link's type, other end and direction ('>' from node_a, '<' from node_b), xor-ed; 0 without
     links), grouped with the nodes in the same pass: int_person_map compares it with the one it stored to find
     the nodes whose links changed. -#}
 -- link_hash: one row per end of every guarded link (null on the rows that only list an actor)
@@ -21,9 +21,9 @@ with identifiers as (
     union all
     -- both ends of every link: the e-mails and phones that link contacts and orders are node_b of every link
     -- but a login and listed only here; every other link end is a customer_id or device also listed above
-    select node_a, false, {{ identity_link_hash('link_type', 'node_b', "'>'") }} from {{ ref('int_identity_edges_guarded') }}
+    select node_a, false, {{ hash64('link_type', 'node_b', "'>'") }} from {{ ref('int_identity_edges_guarded') }}
     union all
-    select node_b, false, {{ identity_link_hash('link_type', 'node_a', "'<'") }} from {{ ref('int_identity_edges_guarded') }}
+    select node_b, false, {{ hash64('link_type', 'node_a', "'<'") }} from {{ ref('int_identity_edges_guarded') }}
 ),
 
 all_nodes as (

@@ -8,18 +8,68 @@
     smallest anonymous_id (so a person keeps its id while new devices are stitched to it). A component larger
     than max_component_size is not merged blindly: it is flagged and split back into one person per
     customer_id (a device with exactly one login owner follows that owner; other nodes stand alone).
-    Incremental on DuckDB: a daily run recomputes only the components whose nodes or links changed
-    (person_map_recompute_prehook); anchor_person_id identifies the component, edge_fingerprint the node's
-    links (from int_identity_nodes), previous_person_id, mapped_as_of_date and mapped_at (when its dbt
-    invocation started) record the run that last rewrote the row. -#}
+    Incremental on DuckDB (delete+insert on node_key): a daily run recomputes only the identity components
+    whose nodes or links changed. A node changed when it is new or gone, its actor/guard flags differ, its
+    links differ (edge_fingerprint: an order-free hash of its links, from int_identity_nodes) or its stored
+    flag disagrees with max_component_size; every stored node of a changed node's component
+    (anchor_person_id) is recomputed with it. A component is closed under links, so every link of a recomputed
+    node joins two recomputed nodes and the result equals a full refresh. Every recomputed node is also output
+    without a component (component_size null), a row the post-hook deletes: so a gone node goes too. previous_person_id, mapped_as_of_date and mapped_at (when its dbt
+    invocation started) record the run that last rewrote the row; person_id_history reads the moves. -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='delete+insert',
+    unique_key='node_key',
     on_schema_change='fail',
-    pre_hook="{{ person_map_recompute_prehook() }}"
+    post_hook="{{ delete_keys_without('component_size') }}"
 ) }}
+{%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) if execute and this is not none else none %}
+{%- if is_incremental() and 'edge_fingerprint' not in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
+  {{ exceptions.raise_compiler_error(this ~ " was built by an earlier version without change tracking: rebuild it once with --full-refresh --select int_person_map") }}
+{%- endif %}
 
-with nodes as (
+with
+{%- if is_incremental() %}
+changed as (
+    select coalesce(c.node_key, p.node_key) as node_key, p.anchor_person_id
+    from {{ ref('int_identity_nodes') }} as c
+    full join {{ this }} as p on p.node_key = c.node_key
+    where p.node_key is null or c.node_key is null
+       or c.edge_fingerprint <> p.edge_fingerprint
+       or c.is_actor <> p.is_actor
+       or c.is_guard_rejected <> p.is_guard_rejected
+       or p.is_identity_flagged <> (p.component_size > {{ var('max_component_size') }})
+),
+
+recompute as materialized (
+    select node_key from changed
+    union
+    select stored.node_key from {{ this }} as stored
+    inner join (select distinct anchor_person_id from changed) as touched
+        on touched.anchor_person_id = stored.anchor_person_id
+),
+{%- endif %}
+
+-- (node_key, previous_person_id) of the stored rows this run replaces (none on a first build or in a unit test)
+previous as (
+    {%- if existing is none %}
+    select cast(null as {{ dbt.type_string() }}) as node_key, cast(null as {{ dbt.type_string() }}) as previous_person_id
+    where false
+    {%- else %}
+    -- a row already rewritten today (a re-run of the same as_of_date) keeps the id it had before that first run
+    {%- if 'mapped_as_of_date' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
+    select node_key, case when mapped_as_of_date = cast('{{ as_of_date() }}' as date) then previous_person_id else person_id end as previous_person_id
+    {%- else %}
+    select node_key, person_id as previous_person_id
+    {%- endif %}
+    from {{ this }} as p
+    {%- if is_incremental() %}
+    where node_key in (select node_key from recompute)
+    {%- endif %}
+    {%- endif %}
+),
+
+nodes as (
     select
         node_no,
         node_key,
@@ -29,14 +79,18 @@ with nodes as (
         is_guard_rejected,
         edge_fingerprint
     from {{ ref('int_identity_nodes') }}
-    where {{ recompute_filter('node_key', 'node_key') }}
+    {%- if is_incremental() %}
+    where node_key in (select node_key from recompute)
+    {%- endif %}
 ),
 
 -- every link of a recomputed node joins two recomputed nodes (components are closed under links)
 guarded_edges as (
     select node_a, node_b, link_type
     from {{ ref('int_identity_edges_guarded') }}
-    where {{ recompute_filter('node_a', 'node_key') }}
+    {%- if is_incremental() %}
+    where node_a in (select node_key from recompute)
+    {%- endif %}
 ),
 
 edges as (
@@ -115,29 +169,34 @@ login_owner as (
     having count(*) = 1
 ),
 
-previous as (
-    {{ person_map_previous() }}
+mapped as (
+    select
+        components.node_key,
+        components.id_type,
+        components.id_value,
+        components.is_actor,
+        components.is_guard_rejected,
+        components.component_size,
+        components.component_size > {{ var('max_component_size') }} as is_identity_flagged,
+        case
+            when components.component_size > {{ var('max_component_size') }}
+                then {{ person_id_for('coalesce(login_owner.owner_key, components.node_key)') }}
+            else anchors.anchor_person_id
+        end as person_id,
+        anchors.anchor_person_id,
+        coalesce(components.edge_fingerprint, 0) as edge_fingerprint,
+        previous.previous_person_id,
+        cast('{{ as_of_date() }}' as date) as mapped_as_of_date,
+        {{ load_timestamp() }} as mapped_at
+    from components
+    inner join anchors on anchors.label = components.label
+    left join login_owner on login_owner.node_key = components.node_key
+    left join previous on previous.node_key = components.node_key
 )
 
-select
-    components.node_key,
-    components.id_type,
-    components.id_value,
-    components.is_actor,
-    components.is_guard_rejected,
-    components.component_size,
-    components.component_size > {{ var('max_component_size') }} as is_identity_flagged,
-    case
-        when components.component_size > {{ var('max_component_size') }}
-            then {{ person_id_for('coalesce(login_owner.owner_key, components.node_key)') }}
-        else anchors.anchor_person_id
-    end as person_id,
-    anchors.anchor_person_id,
-    coalesce(components.edge_fingerprint, 0) as edge_fingerprint,
-    previous.previous_person_id,
-    cast('{{ as_of_date() }}' as date) as mapped_as_of_date,
-    {{ load_timestamp() }} as mapped_at
-from components
-inner join anchors on anchors.label = components.label
-left join login_owner on login_owner.node_key = components.node_key
-left join previous on previous.node_key = components.node_key
+select * from mapped
+{%- if is_incremental() %}
+-- every recomputed node once more without a component: deleted by the post-hook, so a gone node goes
+union all by name
+select node_key from recompute
+{%- endif %}

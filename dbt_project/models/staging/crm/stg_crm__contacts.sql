@@ -12,8 +12,9 @@
     post_hook="{{ delete_keys_without('source_file') }}"
 ) }}
 {%- set lines = ref('base_crm__contact_lines') %}
+with
 {%- if is_incremental() %}
-with loaded as (
+loaded as (
     select customer_id, source_file from {{ lines }}
     where loaded_at > (select coalesce(max(loaded_at), cast('-infinity' as timestamp)) from {{ this }})
 ),
@@ -22,13 +23,55 @@ recomputed as (
     select customer_id from loaded where customer_id is not null
     union
     select customer_id from {{ this }} where source_file in (select source_file from loaded)
+),
+{%- endif %}
+
+-- the current version of each contact: the latest valid line by updated_at (a version without one ranks
+-- below dated ones), then delivery order
+latest as (
+    select
+        *,
+        row_number() over (
+            partition by customer_id order by updated_at desc nulls last, delivery_date desc, source_file desc, line_no desc
+        ) as version_rank
+    from {{ lines }}
+    where reject_reason is null
+    {%- if is_incremental() %}
+      and customer_id in (select customer_id from recomputed)
+    {%- endif %}
+),
+
+current_versions as (
+    select
+        customer_id,
+        email,
+        phone,
+        first_name,
+        last_name,
+        birth_date,
+        gender,
+        city,
+        country,
+        address_line,
+        postcode,
+        signup_at,
+        has_marketing_consent,
+        loyalty_tier,
+        income_bracket,
+        interests,
+        updated_at,
+        delivery_date,
+        source_file,
+        line_no,
+        loaded_at
+    from latest
+    where version_rank = 1
 )
 
-select recomputed.customer_id, latest.* exclude (customer_id)
+{% if is_incremental() -%}
+select recomputed.customer_id, current_versions.* exclude (customer_id)
 from recomputed
-left join (
-    {{ latest_contact_versions(lines, 'customer_id in (select customer_id from recomputed)') }}
-) as latest on latest.customer_id = recomputed.customer_id
-{%- else %}
-{{ latest_contact_versions(lines) }}
+left join current_versions on current_versions.customer_id = recomputed.customer_id
+{%- else -%}
+select * from current_versions
 {%- endif %}

@@ -5,15 +5,25 @@
     whole delivery partitions, so a run re-checks the partitions holding lines loaded after what the table
     last saw (checked_through: the lines' latest loaded_at when a row was written; a run that found no copy
     leaves the watermark older, which only widens the next re-check). An id of a re-checked line is looked
-    up in the whole history (one semi-join instead of grouping 20M ids). -#}
+    up in the whole history (one semi-join instead of grouping 20M ids). delete+insert on delivery_date: every
+    re-checked partition the table holds is also output without a line (line_key null), so a partition whose
+    copies are gone is emptied too (by the post-hook). -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='delete+insert',
+    unique_key='delivery_date',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ redeliveries_recheck_prehook() }}"
+    post_hook="{{ delete_keys_without('line_key') }}"
 ) }}
 
-{%- set recheck_from = redeliveries_recheck_from() if is_incremental() else none %}
+{#- the first partition to re-check: the earliest holding a line loaded after the watermark (max
+    checked_through); none = everything (no watermark yet), '9999-12-31' = nothing (no line loaded since) -#}
+{%- set recheck_from = none %}
+{%- if execute and is_incremental() and 'checked_through' in (adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list) %}
+  {%- set row = run_query("select (select max(checked_through) from " ~ this ~ ") is null, (select min(delivery_date) from "
+        ~ ref('base_web__event_lines') ~ " where loaded_at > (select max(checked_through) from " ~ this ~ "))").rows[0] %}
+  {%- set recheck_from = none if row[0] else (row[1].strftime('%Y-%m-%d') if row[1] else '9999-12-31') %}
+{%- endif %}
 
 -- every CTE below reads the base table itself rather than one shared `lines` CTE: DuckDB materializes a CTE
 -- referenced twice, which here meant writing out 20M lines before the look-up
@@ -72,4 +82,8 @@ from ranked
 where copy_rank > 1
 {%- if recheck_from %}
   and delivery_date >= '{{ recheck_from }}'
+{%- endif %}
+{%- if is_incremental() %}
+union all by name
+select distinct delivery_date from {{ this }}{% if recheck_from %} where delivery_date >= '{{ recheck_from }}'{% endif %}
 {%- endif %}
