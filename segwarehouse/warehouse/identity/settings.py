@@ -81,7 +81,9 @@ def _location() -> cl.CustomComparison:
 # (first name and the birth date's digits alone would grow quadratically: the common first names)
 BLOCKING_RULES = [
     block_on("first_name", "last_name", "year(birth_date)"),  # a mistyped day/month digit, and moved
-    block_on("last_name", "dob_key"),  # first-name typo, moved (dob_key: equal under any transposition)
+    # first-name typo, moved (dob_key: equal under any transposition; the first name's initial keeps the blocks of
+    # common surnames from growing with the square of the population)
+    block_on("last_name", "dob_key", "substr(first_name, 1, 1)"),
     block_on("first_name", "dob_key", "substr(last_name, 1, 1)"),  # last-name typo (its first letter kept)
     "l.first_name = r.last_name and l.dob_key = r.dob_key",  # swapped (+ a typo in one name)
     "l.last_name = r.first_name and l.dob_key = r.dob_key",
