@@ -114,7 +114,7 @@ def _transposed(rng: np.random.Generator, epoch_day: int) -> int | None:
             nd = dt.date(int(t[:4]), int(t[4:6]), int(t[6:]))
         except ValueError:
             continue
-        if 1900 <= nd.year <= d.year + 9:
+        if 1910 <= nd.year <= d.year + 9:  # an age staging keeps (at most 120)
             options.append(nd)
     if not options:
         return None
@@ -178,7 +178,9 @@ def nokey_duplicates(cfg: GeneratorConfig, primary: dict[str, np.ndarray], first
             d["postcode"][j] = postcode(int(d["country"][j]), int(d["city"][j]), street)
             done.append("move")
         d["perturbations"][j] = "+".join(done)
-        # evidence besides the names: a birth date, or the primary's address (not moved)
-        d["has_evidence"][j] = not d["birth_missing"][j] or (primary["address_line"][chosen[j]] is not None
-                                                             and "move" not in done)
+        # evidence besides the names, as delivered: a birth date staging keeps (not missing, not an impossible
+        # age), or the primary's address (not moved); without either, the two share only names (and maybe a
+        # city and gender), which no matcher can tell from a namesake's: the truth marks it has_evidence = false
+        d["has_evidence"][j] = (not d["birth_missing"][j] and not d["impossible_age"][j]) or (
+            primary["address_line"][chosen[j]] is not None and "move" not in done)
     return d

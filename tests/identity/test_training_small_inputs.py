@@ -13,6 +13,7 @@ import pytest
 
 from devtools.generator import GeneratorConfig, generate
 from segwarehouse.core.paths import Paths
+from segwarehouse.warehouse.identity.settings import EM_BLOCKING
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,7 @@ def test_a_broken_em_session_falls_back_to_the_next_rule_and_the_model_stays_com
     assert 1e-7 < model["probability_two_random_records_match"] < 1e-2
     sessions = json.loads((folder / "training.json").read_text())["em_sessions"]
     estimated = [s for s in sessions if s["status"] == "estimated"]
-    assert len(estimated) == 2
+    assert len(estimated) == len(EM_BLOCKING)
     print("EM sessions:", [(s["blocking_rule"], s["status"][:40]) for s in sessions])
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         assert con.execute("select count(*) from identity.probabilistic_links").fetchone()[0] > 0

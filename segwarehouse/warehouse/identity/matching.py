@@ -174,7 +174,11 @@ def match_contacts(paths: Paths, day: date | None = None, *, full: bool = False,
             return {"mode": "skipped", "reason": "no stg_crm__contacts yet"}
         contacts, eligible = _input(con, paths)
         model = registry.current_model(con)
-        trained = None
+        trained = adopted = None
+        unusable: list[str] = []
+        if model is None:  # a warehouse built from scratch keeps the newest usable model of the models folder
+            model, unusable = registry.adopt_from_disk(con, paths.models)
+            adopted = model.version if model else None
         if model is None:
             try:
                 model = train_model(con, _NOW, paths.models)
@@ -203,7 +207,8 @@ def match_contacts(paths: Paths, day: date | None = None, *, full: bool = False,
                     [datetime.now(UTC).replace(tzinfo=None), day, model.version, mode, contacts, eligible,
                      delta, gone, scored, links["links"], links["vetoed_by_rule"], links["vetoed_by_list"],
                      threshold, seconds])
-    summary = {"mode": mode, "model_version": model.version, "trained": trained, "contacts": contacts,
+    summary = {"mode": mode, "model_version": model.version, "trained": trained, "adopted": adopted,
+               **({"unusable_models": unusable} if unusable else {}), "contacts": contacts,
                "eligible": eligible, "delta": delta, "gone": gone, "scored_pairs": scored, **links,
                "threshold": threshold, "seconds": seconds}
     log.info("probabilistic matching: %s", summary)

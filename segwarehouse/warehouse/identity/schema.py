@@ -28,6 +28,8 @@ _DDL = [
     f"""create table if not exists {REGISTRY} (
         model_version varchar primary key, trained_at timestamp not null, path varchar not null,
         trained_on_contacts bigint, probability_two_random_records_match double, seconds double)""",
+    # how the version came into this warehouse: trained here, or adopted from the models folder
+    f"alter table {REGISTRY} add column if not exists source varchar",
 ]
 
 

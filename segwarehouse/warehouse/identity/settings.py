@@ -60,11 +60,14 @@ def _location() -> cl.CustomComparison:
         comparison_levels=[
             cll.CustomLevel("coalesce(address_line_l, postcode_l, city_l) is null "
                             "or coalesce(address_line_r, postcode_r, city_r) is null").configure(is_null_level=True),
-            cll.CustomLevel("address_line_l = address_line_r and postcode_l = postcode_r",
+            # a postcode missing on one side does not count against the same address line
+            cll.CustomLevel("address_line_l = address_line_r "
+                            "and (postcode_l = postcode_r or postcode_l is null or postcode_r is null)",
                             "same address line and postcode").configure(
                 tf_adjustment_column="address_line", disable_tf_exact_match_detection=True),
             cll.CustomLevel("jaro_winkler_similarity(address_line_l, address_line_r) >= 0.9 "
-                            "and postcode_l = postcode_r", "similar address line, same postcode"),
+                            "and (postcode_l = postcode_r or postcode_l is null or postcode_r is null)",
+                            "similar address line, same postcode"),
             cll.CustomLevel("postcode_l = postcode_r", "same postcode"),
             cll.CustomLevel("city_l = city_r", "same city").configure(
                 tf_adjustment_column="city", disable_tf_exact_match_detection=True),
@@ -78,11 +81,14 @@ def _location() -> cl.CustomComparison:
 # (first name and the birth date's digits alone would grow quadratically: the common first names)
 BLOCKING_RULES = [
     block_on("first_name", "last_name", "year(birth_date)"),  # a mistyped day/month digit, and moved
-    block_on("last_name", "dob_key"),  # first-name typo, moved (dob_key: equal under any transposition)
+    # first-name typo, moved (dob_key: equal under any transposition; the first name's initial keeps the blocks of
+    # common surnames from growing with the square of the population)
+    block_on("last_name", "dob_key", "substr(first_name, 1, 1)"),
     block_on("first_name", "dob_key", "substr(last_name, 1, 1)"),  # last-name typo (its first letter kept)
     "l.first_name = r.last_name and l.dob_key = r.dob_key",  # swapped (+ a typo in one name)
     "l.last_name = r.first_name and l.dob_key = r.dob_key",
     block_on("postcode", "address_line"),  # same address: typos in both names, or no birth date
+    block_on("city", "address_line"),  # the same, when a postcode is missing
 ]
 
 # expectation maximisation sessions: each estimates the comparisons its blocking rule does not fix; a session
@@ -91,8 +97,13 @@ BLOCKING_RULES = [
 EM_BLOCKING = [
     [("first_name", "last_name")],  # birth date, location, gender, e-mail, phone
     [("birth_date", "city"), ("birth_date",), ("postcode",)],  # the names, gender, e-mail, phone
+    # first name, location, gender, e-mail, phone again: the first session's block is full of namesakes that
+    # share nothing else, among which EM underrates how often one person's two records differ in location
+    [("last_name", "birth_date"), ("first_name", "birth_date")],
 ]
-# pairs that are almost surely one person, for the prior (the share of pairs that match); their union
+# pairs that are almost surely one person, for the first estimate of the prior (the share of pairs that match),
+# EM's starting point; the model's prior is then derived from the EM sessions (each session's share of matches
+# among its pairs, corrected by the weight of what its blocking rule fixed), not from an assumed recall
 PRIOR_BLOCKING = [("first_name", "last_name", "birth_date"), ("first_name", "last_name", "postcode", "address_line")]
 
 # Hard disagreements that veto a link whatever its score (Fellegi-Sunter assumes independent comparisons, so

@@ -45,8 +45,8 @@ def _is_zero_m(exc: ValueError) -> bool:
 def train_model(con: duckdb.DuckDBPyConnection, table: str, models_root: Path, *, seed: int = 42) -> registry.IdentityModel:
     """Train on temp table `table` (the matching input), save and register a new version; return it.
 
-    The prior and the u probabilities are estimated once; the EM sessions then run on a fresh linker from those
-    estimates. Splink refuses an m probability that EM drove to exactly 0 (a level almost never seen among a
+    A first prior and the u probabilities are estimated once; the EM sessions then run on a fresh linker from
+    those estimates, and the last one sets the model's prior from all sessions' estimates. Splink refuses an m probability that EM drove to exactly 0 (a level almost never seen among a
     session's pairs, typical of small inputs) and leaves that linker's settings half-changed, so the sessions
     start again from the estimates with the session's next blocking rule (settings.EM_BLOCKING); the version's
     training.json records which rules ran and which were dropped."""
@@ -74,7 +74,9 @@ def train_model(con: duckdb.DuckDBPyConnection, table: str, models_root: Path, *
             try:
                 for i, alternatives in enumerate(sessions):
                     rule = block_on(*alternatives[choice[i]])
-                    linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=EM_MAX_PAIRS)
+                    linker.training.estimate_parameters_using_expectation_maximisation(
+                        rule, max_pairs=EM_MAX_PAIRS,
+                        populate_probability_two_random_records_match_from_trained_values=i == len(sessions) - 1)
             except ValueError as exc:
                 if not _is_zero_m(exc):
                     raise
