@@ -3,7 +3,7 @@
 GX imports SQLAlchemy and PySpark whenever they are installed, for its SQL and Spark datasources. The gate
 validates pandas frames only, and those two imports are about a fifth of GX's import cost, paid by every
 gate run. While GX loads they are hidden from it (GX then treats them as not installed); afterwards they
-import normally for any other code. A process that has already loaded one (an Airflow worker loads
+import normally for any other code. A process that has already loaded one (importing `airflow.sdk` loads
 SQLAlchemy) keeps it for GX too.
 """
 
