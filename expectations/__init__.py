@@ -3,6 +3,7 @@
 See docs/quality.md for how `segwarehouse.quality.gate` runs them.
 """
 
+from expectations import _gx_runtime  # noqa: F401  (first: loads GX without its SQL and Spark stacks)
 from expectations.profile import (
     LIFECYCLE_STAGES,
     PROFILE_COLUMNS,

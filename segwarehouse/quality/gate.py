@@ -207,7 +207,13 @@ def _build_docs(context: Any) -> Path | None:
 def _run_suite(context: Any, source: Any, suite: gx.ExpectationSuite, table: str, frame: pd.DataFrame,
                shape: pd.DataFrame | None, row_ids: tuple[str, ...], run_id: str,
                validation_dir: Path) -> SuiteOutcome:
-    """Validate `frame` (and the column-set expectations on `shape`) with one checkpoint each."""
+    """Validate `frame` (and the column-set expectations on `shape`) with one checkpoint each.
+
+    A first pass asks GX only for each expectation's verdict (BOOLEAN_ONLY: no sample of failing values or
+    rows, the metrics that filter the whole frame again per expectation). The expectations that failed run
+    once more with the full detail (SUMMARY: counts, sampled values and row positions) on the columns they
+    read, so a failure reads as it would from a single SUMMARY pass.
+    """
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
     parts = [(suite.name, [e for e in suite.expectations if e.expectation_type not in _SHAPE], frame)]
@@ -217,19 +223,18 @@ def _run_suite(context: Any, source: Any, suite: gx.ExpectationSuite, table: str
     for name, part, data in parts:
         if not part:
             continue
-        asset = source.add_dataframe_asset(name.removesuffix("_suite"))
-        validation = context.validation_definitions.add(gx.ValidationDefinition(
-            name=f"{name}_validation", data=asset.add_batch_definition_whole_dataframe("frame"),
-            suite=context.suites.add(gx.ExpectationSuite(name, expectations=part))))
-        checkpoint = context.checkpoints.add(gx.Checkpoint(
-            name=f"{name}_checkpoint", validation_definitions=[validation],
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": _SAMPLE,
-                           "return_unexpected_index_query": False}))  # a query listing every failing index: unused
-        run = checkpoint.run(batch_parameters={"dataframe": data},
-                             run_id=RunIdentifier(run_name=run_id, run_time=started_at))
-        for result in run.run_results.values():
-            results.append(result.to_json_dict())
-            expectations += [_outcome(table, suite.name, r, data, row_ids) for r in results[-1]["results"]]
+        verdicts = _checkpoint(context, source, name, part, data, "BOOLEAN_ONLY", run_id, started_at)
+        failed = {r["expectation_config"]["id"] for r in verdicts["results"] if not r["success"]}
+        checked = verdicts["results"]
+        results.append(verdicts)
+        if failed:  # the same expectations again, as new suite members, for their counts and samples
+            again = {e.id: e.copy(update={"id": None}, deep=True) for e in part if e.id in failed}
+            detail = _checkpoint(context, source, f"{name}__detail", list(again.values()),
+                                 _columns_read(list(again.values()), data), "SUMMARY", run_id, started_at)
+            results.append(detail)
+            by_id = {r["expectation_config"]["id"]: r for r in detail["results"]}
+            checked = [by_id[again[r["expectation_config"]["id"]].id] if not r["success"] else r for r in checked]
+        expectations += [_outcome(table, suite.name, r, data, row_ids) for r in checked]
     outcome = SuiteOutcome(suite.name, table, all(e.success for e in expectations), tuple(expectations),
                            len(frame), started_at, time.perf_counter() - t0, validation_dir / f"{suite.name}.json")
     outcome.result_path.write_text(json.dumps({
@@ -238,6 +243,31 @@ def _run_suite(context: Any, source: Any, suite: gx.ExpectationSuite, table: str
         "expectations": [e.to_dict() for e in expectations], "failed_summary": outcome.failed_summary,
         "gx_results": results}, indent=2, default=str))
     return outcome
+
+
+def _checkpoint(context: Any, source: Any, name: str, expectations: list[Any], data: pd.DataFrame,
+                result_format: str, run_id: str, run_time: datetime) -> dict[str, Any]:
+    """One GX suite, validation definition and checkpoint over `data`; its validation result as JSON."""
+    asset = source.add_dataframe_asset(name.removesuffix("_suite"))
+    validation = context.validation_definitions.add(gx.ValidationDefinition(
+        name=f"{name}_validation", data=asset.add_batch_definition_whole_dataframe("frame"),
+        suite=context.suites.add(gx.ExpectationSuite(name, expectations=expectations))))
+    checkpoint = context.checkpoints.add(gx.Checkpoint(
+        name=f"{name}_checkpoint", validation_definitions=[validation],
+        result_format={"result_format": result_format, "partial_unexpected_count": _SAMPLE,
+                       "return_unexpected_index_query": False}))  # a query listing every failing index: unused
+    run = checkpoint.run(batch_parameters={"dataframe": data}, run_id=RunIdentifier(run_name=run_id, run_time=run_time))
+    (result,) = run.run_results.values()
+    return result.to_json_dict()
+
+
+def _columns_read(expectations: list[Any], data: pd.DataFrame) -> pd.DataFrame:
+    """`data` cut to the columns `expectations` read (same index: GX's row positions still name its rows);
+    all of it when one reads the table as a whole (column sets)."""
+    if any(not _read_by([e]) for e in expectations):
+        return data
+    read = _read_by(expectations)
+    return data[[c for c in data.columns if c in read]]
 
 
 def _outcome(table: str, suite: str, result: dict[str, Any], frame: pd.DataFrame,
@@ -270,8 +300,12 @@ def _outcome(table: str, suite: str, result: dict[str, Any], frame: pd.DataFrame
 
 def _referenced(suite: gx.ExpectationSuite) -> set[str]:
     """Columns the suite's row-level expectations read (columns and row-condition columns)."""
+    return _read_by(suite.expectations)
+
+
+def _read_by(expectations: Sequence[Any]) -> set[str]:
     found: set[str] = set()
-    for e in suite.expectations:
+    for e in expectations:
         kwargs = e.configuration.kwargs
         for key in ("column", "column_A", "column_B", "column_list"):
             value = kwargs.get(key)

@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -376,3 +377,47 @@ def test_event_history_is_validated_load_by_load(warehouse, tmp_path):
         ("load-2b", 200, False, "2026-02-02 06:00:00"),
         ("load-3", 0, False, "2026-02-02 06:00:00"),
     ]
+
+
+def test_failures_carry_the_detail_of_a_single_summary_pass(warehouse, tmp_path):
+    """The gate asks GX for verdicts first and reruns only what failed with the full detail: each failure has
+    the counts, sampled values and row positions one SUMMARY pass over the whole frame gives."""
+    import great_expectations as gx
+
+    from expectations import dim_user_profile_suite
+    from segwarehouse.quality import gate
+
+    profiles.execute(
+        warehouse,
+        f"update dim_user_profile set age = 300 where person_id in ('{_pid(3)}', '{_pid(17_000)}')",
+        f"update dim_user_profile set lifecycle_stage = 'zombie' where person_id = '{_pid(8)}'",
+    )
+    with pytest.raises(QualityGateFailed) as failed:
+        validate_warehouse(warehouse, "r", tmp_path / "runs", tables=[PROFILE])
+    profile = _suite(failed.value.result, "dim_user_profile_suite")
+    assert {(f.column, f.expectation_type) for f in profile.failures} == {
+        ("age", "expect_column_values_to_be_between"), ("lifecycle_stage", "expect_column_values_to_be_in_set")}
+
+    # one SUMMARY pass of the suite over the frame the gate read
+    context = gx.get_context(mode="ephemeral")
+    suite = dim_user_profile_suite()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        columns = [c for c in gate._columns(con, "main", PROFILE) if c in gate._referenced(suite)]
+        frame = gate._frame(con, f"select {', '.join(columns)} from {PROFILE}")
+    rows = [e for e in suite.expectations if e.expectation_type not in gate._SHAPE]
+    single = gate._checkpoint(context, context.data_sources.add_pandas("w"), "single", rows, frame, "SUMMARY",
+                              "r", datetime.now(UTC))
+    expected = {r["expectation_config"]["kwargs"]["column"]: r["result"] for r in single["results"] if not r["success"]}
+    saved = json.loads((tmp_path / "runs" / "r" / "validation" / "dim_user_profile_suite.json").read_text())
+    verdicts, detail, _shape = saved["gx_results"]
+    assert len(verdicts["results"]) == len(rows)
+    assert all(not r["result"] for r in verdicts["results"])
+    assert {r["expectation_config"]["kwargs"]["column"]: r["result"] for r in detail["results"]} == expected
+    assert expected["age"]["unexpected_count"] == 2
+    assert expected["age"]["element_count"] == ROWS
+    ages = next(f for f in profile.failures if f.column == "age")
+    assert ages.failing_rows == (f"person_id={_pid(3)}", f"person_id={_pid(17_000)}")
+    # outcomes keep the suite's order; the passing ones are verdicts only
+    assert [e["expectation_type"] for e in saved["expectations"]] == [
+        e.expectation_type for e in [*rows, *(e for e in suite.expectations if e.expectation_type in gate._SHAPE)]]
+    assert all(e.unexpected_count is None for e in profile.expectations if e.success)
