@@ -21,7 +21,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +72,8 @@ DEFAULT_TOLERANCE = 0.2
 TOLERANCE_ENV = "SEGWAREHOUSE_GATE_TOLERANCE"
 MEAN_TOLERANCE_ENV = "SEGWAREHOUSE_GATE_MEAN_TOLERANCE"
 LOAD_COLUMN = "loaded_at"  # tables with it are validated load by load
+CHUNK_ROWS_ENV = "SEGWAREHOUSE_GATE_CHUNK_ROWS"
+DEFAULT_CHUNK_ROWS = 2_000_000
 _SAMPLE = 20  # failing values and rows GX samples per expectation
 _SHAPE = frozenset({"expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list",
                     "expect_table_column_count_to_equal", "expect_table_column_count_to_be_between"})
@@ -120,8 +122,8 @@ def validate_warehouse(
     outcomes: list[SuiteOutcome] = []
     baseline_stats: dict[str, Any] | None = None
 
-    def run(suite: gx.ExpectationSuite, table: str, frame: pd.DataFrame, shape: pd.DataFrame | None = None,
-            row_ids: tuple[str, ...] = ()) -> SuiteOutcome:
+    def run(suite: gx.ExpectationSuite, table: str, frame: pd.DataFrame | Iterator[pd.DataFrame],
+            shape: pd.DataFrame | None = None, row_ids: tuple[str, ...] = ()) -> SuiteOutcome:
         return _run_suite(context, source, suite, table, frame, shape, row_ids, run_id, validation_dir)
 
     with duckdb.connect(str(warehouse_path)) as con:
@@ -144,10 +146,14 @@ def validate_warehouse(
             rows = relation if since is None else (
                 f"(select * from {relation} where {LOAD_COLUMN} > timestamp '{since.isoformat(sep=' ')}')")
             read = [c for c in columns if c in _referenced(suite) | set(row_ids)]
-            frame = _frame(con, f"select {', '.join(map(ident, read)) or '1 as _'} from {rows}")
+            query = f"select {', '.join(map(ident, read)) or '1 as _'} from {rows}"
             shape = _frame(con, f"select * from {relation} limit 0")
-            outcomes.append(replace(run(suite, table, frame, shape, row_ids),
-                                    validated_from=since, validated_through=through, skipped=skipped))
+            if table == PROFILE_TABLE:  # one frame: its key suite reads every person_id at once
+                frame = _frame(con, query)
+                outcome = run(suite, table, frame, shape, row_ids)
+            else:  # staging tables: a first run reads the whole history, so in chunks of bounded memory
+                outcome = run(suite, table, _frames(con, query, _chunk_rows()), shape, row_ids)
+            outcomes.append(replace(outcome, validated_from=since, validated_through=through, skipped=skipped))
             if table == PROFILE_TABLE:  # the published mart: its key and whole-table figures too
                 keys = frame[[PROFILE_KEY]] if PROFILE_KEY in frame else pd.DataFrame({PROFILE_KEY: []})
                 outcomes.append(run(dim_user_profile_keys_suite(), table, keys))
@@ -204,45 +210,98 @@ def _build_docs(context: Any) -> Path | None:
     return Path(url.removeprefix("file://")) if url else None
 
 
-def _run_suite(context: Any, source: Any, suite: gx.ExpectationSuite, table: str, frame: pd.DataFrame,
-               shape: pd.DataFrame | None, row_ids: tuple[str, ...], run_id: str,
-               validation_dir: Path) -> SuiteOutcome:
-    """Validate `frame` (and the column-set expectations on `shape`) with one checkpoint each.
+def _run_suite(context: Any, source: Any, suite: gx.ExpectationSuite, table: str,
+               frames: pd.DataFrame | Iterator[pd.DataFrame], shape: pd.DataFrame | None, row_ids: tuple[str, ...],
+               run_id: str, validation_dir: Path) -> SuiteOutcome:
+    """Validate `frames` (one frame, or the chunks of one) and the column-set expectations on `shape`.
 
     A first pass asks GX only for each expectation's verdict (BOOLEAN_ONLY: no sample of failing values or
     rows, the metrics that filter the whole frame again per expectation). The expectations that failed run
     once more with the full detail (SUMMARY: counts, sampled values and row positions) on the columns they
-    read, so a failure reads as it would from a single SUMMARY pass.
+    read, so a failure reads as it would from a single SUMMARY pass. A table read in several chunks (a first
+    run over a whole history) gets one SUMMARY pass per chunk instead: the counts add up, the samples come from
+    the first chunks, and a `mostly` is decided on the whole table.
     """
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
-    parts = [(suite.name, [e for e in suite.expectations if e.expectation_type not in _SHAPE], frame)]
-    if shape is not None:
-        parts.append((f"{suite.name}__shape", [e for e in suite.expectations if e.expectation_type in _SHAPE], shape))
-    results, expectations = [], []
-    for name, part, data in parts:
-        if not part:
-            continue
-        verdicts = _checkpoint(context, source, name, part, data, "BOOLEAN_ONLY", run_id, started_at)
-        failed = {r["expectation_config"]["id"] for r in verdicts["results"] if not r["success"]}
-        checked = verdicts["results"]
-        results.append(verdicts)
-        if failed:  # the same expectations again, as new suite members, for their counts and samples
-            again = {e.id: e.copy(update={"id": None}, deep=True) for e in part if e.id in failed}
-            detail = _checkpoint(context, source, f"{name}__detail", list(again.values()),
-                                 _columns_read(list(again.values()), data), "SUMMARY", run_id, started_at)
-            results.append(detail)
-            by_id = {r["expectation_config"]["id"]: r for r in detail["results"]}
-            checked = [by_id[again[r["expectation_config"]["id"]].id] if not r["success"] else r for r in checked]
-        expectations += [_outcome(table, suite.name, r, data, row_ids) for r in checked]
+    chunks = iter([frames]) if isinstance(frames, pd.DataFrame) else frames
+    ahead = [next(chunks)]
+    if (second := next(chunks, None)) is not None:
+        ahead.append(second)
+    del second
+    rows = [e for e in suite.expectations if e.expectation_type not in _SHAPE]
+    summary = len(ahead) > 1
+    results: list[dict[str, Any]] = []
+    per_chunk: list[list[tuple[ExpectationOutcome, dict[str, Any]]]] = []
+    n_rows = 0
+    while ahead or (nxt := next(chunks, None)) is not None:
+        chunk = ahead.pop(0) if ahead else nxt
+        nxt = None  # each chunk is released once validated
+        name, members = (suite.name, rows) if not per_chunk else (  # later chunks: the same checks as new members
+            f"{suite.name}__part{len(per_chunk) + 1}", [e.copy(update={"id": None}, deep=True) for e in rows])
+        checked = _validated(context, source, name, members, chunk, summary, run_id, started_at, results)
+        per_chunk.append([(_outcome(table, suite.name, r, chunk, row_ids), r.get("result") or {}) for r in checked])
+        n_rows += len(chunk)
+        del chunk
+    expectations = [_merged([o for o, _ in parts], [stats for _, stats in parts], e)
+                    for e, *parts in zip(rows, *per_chunk, strict=True)]
+    if shape is not None and (part := [e for e in suite.expectations if e.expectation_type in _SHAPE]):
+        expectations += [_outcome(table, suite.name, r, shape, row_ids) for r in _validated(
+            context, source, f"{suite.name}__shape", part, shape, False, run_id, started_at, results)]
     outcome = SuiteOutcome(suite.name, table, all(e.success for e in expectations), tuple(expectations),
-                           len(frame), started_at, time.perf_counter() - t0, validation_dir / f"{suite.name}.json")
+                           n_rows, started_at, time.perf_counter() - t0, validation_dir / f"{suite.name}.json")
     outcome.result_path.write_text(json.dumps({
-        "run_id": run_id, "suite": suite.name, "table": table, "success": outcome.success, "n_rows": len(frame),
+        "run_id": run_id, "suite": suite.name, "table": table, "success": outcome.success, "n_rows": n_rows,
         "started_at": started_at.isoformat(), "duration_s": outcome.duration_s,
         "expectations": [e.to_dict() for e in expectations], "failed_summary": outcome.failed_summary,
         "gx_results": results}, indent=2, default=str))
     return outcome
+
+
+def _validated(context: Any, source: Any, name: str, part: list[Any], data: pd.DataFrame, summary: bool,
+               run_id: str, run_time: datetime, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GX's result per expectation of `part` on `data`, in order: verdicts and the SUMMARY detail of those that
+    failed, or SUMMARY for all (`summary`). The GX results are appended to `results`."""
+    if not part:
+        return []
+    verdicts = _checkpoint(context, source, name, part, data, "SUMMARY" if summary else "BOOLEAN_ONLY",
+                           run_id, run_time)
+    results.append(verdicts)
+    again_ids = {r["expectation_config"]["id"] for r in verdicts["results"] if not r["success"]}
+    if summary or not again_ids:
+        return verdicts["results"]
+    # the same expectations again, as new suite members, for their counts and samples
+    again = {e.id: e.copy(update={"id": None}, deep=True) for e in part if e.id in again_ids}
+    detail = _checkpoint(context, source, f"{name}__detail", list(again.values()),
+                         _columns_read(list(again.values()), data), "SUMMARY", run_id, run_time)
+    results.append(detail)
+    by_id = {r["expectation_config"]["id"]: r for r in detail["results"]}
+    return [by_id[again[i].id] if (i := r["expectation_config"]["id"]) in again else r for r in verdicts["results"]]
+
+
+def _merged(parts: list[ExpectationOutcome], stats: list[dict[str, Any]], expectation: Any) -> ExpectationOutcome:
+    """One expectation's outcome over the chunks of a table (each a SUMMARY result): counts summed, samples in
+    chunk order, and a `mostly` judged on the share of unexpected values in the whole (GX's rule: nulls
+    excluded unless the expectation is about nulls)."""
+    if len(parts) == 1:
+        return parts[0]
+    unexpected = sum(p.unexpected_count or 0 for p in parts) if parts[0].unexpected_count is not None else None
+    elements = sum(p.element_count or 0 for p in parts) if unexpected is not None else None
+    success = all(p.success for p in parts)
+    mostly = getattr(expectation, "mostly", None) or 1.0
+    if mostly < 1.0 and unexpected is not None:
+        judged = sum((s.get("element_count") or 0) - (s.get("missing_count") or 0) for s in stats)
+        success = judged == 0 or 1 - unexpected / judged >= mostly
+    failing = [p for p in parts if not p.success or p.unexpected_count]
+    observed = parts[0].observed
+    if failing and isinstance(failing[0].observed, list):
+        observed = distinct([v for p in failing if isinstance(p.observed, list) for v in p.observed])[:_SAMPLE]
+    elif failing:
+        observed = failing[0].observed
+    return replace(parts[0], success=success, observed=observed, unexpected_count=unexpected,
+                   element_count=elements,
+                   failing_rows=tuple(r for p in parts for r in p.failing_rows)[:_SAMPLE],
+                   failing_row_ids=tuple(r for p in parts for r in p.failing_row_ids)[:_SAMPLE])
 
 
 def _checkpoint(context: Any, source: Any, name: str, expectations: list[Any], data: pd.DataFrame,
@@ -257,6 +316,10 @@ def _checkpoint(context: Any, source: Any, name: str, expectations: list[Any], d
         result_format={"result_format": result_format, "partial_unexpected_count": _SAMPLE,
                        "return_unexpected_index_query": False}))  # a query listing every failing index: unused
     run = checkpoint.run(batch_parameters={"dataframe": data}, run_id=RunIdentifier(run_name=run_id, run_time=run_time))
+    # the data source's engine caches every batch it loaded: let each frame go once it is validated
+    batches = source.get_execution_engine().batch_manager
+    batches.batch_data_cache.clear()
+    batches.reset_batch_cache()
     (result,) = run.run_results.values()
     return result.to_json_dict()
 
@@ -441,6 +504,31 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[st
     return [r[0] for r in con.execute(
         "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
         "order by ordinal_position", [schema, table]).fetchall()]
+
+
+def _frames(con: duckdb.DuckDBPyConnection, sql: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """A query as DataFrames of at most `chunk_rows` rows (at least one, maybe empty), converted as `_frame`."""
+    reader = con.sql(sql).to_arrow_reader(chunk_rows)
+    schema = pa.schema([_widened(f) for f in reader.schema])
+    empty = True
+    for batch in reader:
+        empty = False
+        yield pa.Table.from_batches([batch]).cast(schema).to_pandas()
+    if empty:
+        yield schema.empty_table().to_pandas()
+
+
+def _chunk_rows() -> int:
+    """Rows per frame of a staging table ($SEGWAREHOUSE_GATE_CHUNK_ROWS): bounds the gate's memory when it
+    validates a whole history (GX copies a frame per expectation); a day's load is one chunk."""
+    raw = os.environ.get(CHUNK_ROWS_ENV, "").strip()
+    try:
+        value = int(raw) if raw else DEFAULT_CHUNK_ROWS
+    except ValueError:
+        raise ValueError(f"${CHUNK_ROWS_ENV} must be a whole number of rows, got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"${CHUNK_ROWS_ENV} must be at least 1, got {value}")
+    return value
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:

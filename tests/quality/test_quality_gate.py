@@ -421,3 +421,62 @@ def test_failures_carry_the_detail_of_a_single_summary_pass(warehouse, tmp_path)
     assert [e["expectation_type"] for e in saved["expectations"]] == [
         e.expectation_type for e in [*rows, *(e for e in suite.expectations if e.expectation_type in gate._SHAPE)]]
     assert all(e.unexpected_count is None for e in profile.expectations if e.success)
+
+
+def test_a_table_read_in_chunks_is_judged_as_a_whole(warehouse, tmp_path, monkeypatch):
+    """A first run reads a whole history in chunks of bounded memory: counts add up over the chunks, a `mostly`
+    is decided on the whole table (not per chunk), and failing rows in a later chunk are still named."""
+    monkeypatch.setenv("SEGWAREHOUSE_GATE_CHUNK_ROWS", "50")
+    # contacts: 30 of 200 without e-mail (mostly 0.8 passes), all in the first chunk of 50 (which alone would fail)
+    profiles.execute(warehouse, "update stg_crm__contacts set email = null where customer_id < 'C00000030'")
+    # events: e-mail opens without cookie (allowed) and 20 other events without one, in chunks 9 and 10
+    profiles.execute(
+        warehouse,
+        "update stg_web__events set event_type = 'email_open', anonymous_id = null where event_id < 'e00000400'",
+        "update stg_web__events set anonymous_id = null where event_id between 'e00000440' and 'e00000459'",
+        "update stg_web__events set device = 'fridge' where event_id = 'e00000987'",
+    )
+    tables = ["stg_crm__contacts", "stg_web__events"]
+    with pytest.raises(QualityGateFailed) as failed:
+        validate_warehouse(warehouse, "r-chunked", tmp_path / "runs", tables=tables)
+    chunked = failed.value.result
+    contacts, events = _suite(chunked, "stg_crm__contacts_suite"), _suite(chunked, "stg_web__events_suite")
+    assert (contacts.n_rows, events.n_rows) == (200, 1000)
+    assert contacts.success
+    email = next(e for e in contacts.expectations if e.column == "email")
+    assert (email.unexpected_count, email.element_count) == (30, 200)
+    # 20 of the 600 events that are not e-mail opens: 3.3 % > 1 % allowed, though chunks 1-8 have none
+    assert {(f.column, f.expectation_type) for f in events.failures} == {
+        ("anonymous_id", "expect_column_values_to_not_be_null"), ("device", "expect_column_values_to_be_in_set")}
+    cookie = next(f for f in events.failures if f.column == "anonymous_id")
+    assert "20 of 600 rows unexpected" in cookie.describe()
+    assert cookie.failing_rows[0].startswith("event_id=e00000440 ") and len(cookie.failing_rows) == 20
+    device = next(f for f in events.failures if f.column == "device")
+    assert (device.unexpected_count, device.element_count) == (1, 1000)
+    assert [r.split()[0] for r in device.failing_rows] == ["event_id=e00000987"]
+
+    # the same tables as one frame each give the same verdicts, and the failures the same counts and rows
+    monkeypatch.setenv("SEGWAREHOUSE_GATE_CHUNK_ROWS", "1000000")
+    with pytest.raises(QualityGateFailed) as whole:
+        validate_warehouse(warehouse, "r-whole", tmp_path / "runs", tables=tables)
+
+    def verdicts(result):
+        return [(s.suite, e.expectation_type, e.column, e.success) for s in result.suites for e in s.expectations]
+
+    def failures(result):
+        return [(f.expectation_type, f.column, f.unexpected_count, f.element_count, f.failing_rows)
+                for f in result.failures]
+
+    assert verdicts(whole.value.result) == verdicts(chunked)
+    assert failures(whole.value.result) == failures(chunked)
+
+
+def test_chunk_size_must_be_a_positive_number(monkeypatch):
+    from segwarehouse.quality import gate
+
+    monkeypatch.setenv("SEGWAREHOUSE_GATE_CHUNK_ROWS", "lots")
+    with pytest.raises(ValueError, match="SEGWAREHOUSE_GATE_CHUNK_ROWS must be a whole number"):
+        gate._chunk_rows()
+    monkeypatch.setenv("SEGWAREHOUSE_GATE_CHUNK_ROWS", "0")
+    with pytest.raises(ValueError, match="at least 1"):
+        gate._chunk_rows()
