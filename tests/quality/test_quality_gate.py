@@ -450,7 +450,8 @@ def test_a_table_read_in_chunks_is_judged_as_a_whole(warehouse, tmp_path, monkey
         ("anonymous_id", "expect_column_values_to_not_be_null"), ("device", "expect_column_values_to_be_in_set")}
     cookie = next(f for f in events.failures if f.column == "anonymous_id")
     assert "20 of 600 rows unexpected" in cookie.describe()
-    assert cookie.failing_rows[0].startswith("event_id=e00000440 ") and len(cookie.failing_rows) == 20
+    assert cookie.failing_rows[0].startswith("event_id=e00000440 ")
+    assert len(cookie.failing_rows) == 20
     device = next(f for f in events.failures if f.column == "device")
     assert (device.unexpected_count, device.element_count) == (1, 1000)
     assert [r.split()[0] for r in device.failing_rows] == ["event_id=e00000987"]
