@@ -130,7 +130,11 @@ def nokey_duplicates(cfg: GeneratorConfig, primary: dict[str, np.ndarray], first
     m = len(chosen)
     d["customer_no"] = first_customer_no + np.arange(m)
     d["kind"] = np.full(m, 3)
-    d["delivery_day"] = np.minimum(d["delivery_day"] + rng.integers(1, max(2, days // 2), m), days - 1)
+    # a later sign-up, up to half the window after the primary's, spread over the days left (a primary delivered
+    # on the last day gets its duplicate the same day): clamping to the last day would pile them up there
+    day = d["delivery_day"]
+    span = np.minimum(days - 1 - day, max(1, days // 2 - 1))
+    d["delivery_day"] = np.where(span > 0, day + 1 + (rng.random(m) * span).astype(np.int64), day)
     d["email_new"] = np.ones(m, dtype=bool)
     d["phone_new"] = np.ones(m, dtype=bool)
     d["tier"] = np.zeros(m, dtype=np.int64)
