@@ -104,6 +104,7 @@ def validate_warehouse(
     Opens the warehouse read-write: run it in the single-writer slot, after dbt.
     """
     thresholds = thresholds or _deployment_thresholds()
+    chunk_rows = _chunk_rows()  # a bad setting stops the gate before it reads anything
     # explicit arguments, then the environment, then the config file, then the default
     if tolerance is None and not os.environ.get(TOLERANCE_ENV, "").strip():
         tolerance = thresholds.tolerance
@@ -152,7 +153,7 @@ def validate_warehouse(
                 frame = _frame(con, query)
                 outcome = run(suite, table, frame, shape, row_ids)
             else:  # staging tables: a first run reads the whole history, so in chunks of bounded memory
-                outcome = run(suite, table, _frames(con, query, _chunk_rows()), shape, row_ids)
+                outcome = run(suite, table, _frames(con, query, chunk_rows), shape, row_ids)
             outcomes.append(replace(outcome, validated_from=since, validated_through=through, skipped=skipped))
             if table == PROFILE_TABLE:  # the published mart: its key and whole-table figures too
                 keys = frame[[PROFILE_KEY]] if PROFILE_KEY in frame else pd.DataFrame({PROFILE_KEY: []})
