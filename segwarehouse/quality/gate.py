@@ -21,9 +21,11 @@ import math
 import os
 import re
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -226,18 +228,19 @@ def _run_suite(context: Any, source: Any, suite: gx.ExpectationSuite, table: str
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
     chunks = iter([frames]) if isinstance(frames, pd.DataFrame) else frames
-    ahead = [next(chunks)]
-    if (second := next(chunks, None)) is not None:
-        ahead.append(second)
-    del second
+    ahead = deque(islice(chunks, 2))  # a second chunk means the table is read in several
+
+    def pending() -> Iterator[pd.DataFrame]:  # hands each chunk over without keeping it
+        while ahead:
+            yield ahead.popleft()
+        yield from chunks
+
     rows = [e for e in suite.expectations if e.expectation_type not in _SHAPE]
     summary = len(ahead) > 1
     results: list[dict[str, Any]] = []
     per_chunk: list[list[tuple[ExpectationOutcome, dict[str, Any]]]] = []
     n_rows = 0
-    while ahead or (nxt := next(chunks, None)) is not None:
-        chunk = ahead.pop(0) if ahead else nxt
-        nxt = None  # each chunk is released once validated
+    for chunk in pending():
         name, members = (suite.name, rows) if not per_chunk else (  # later chunks: the same checks as new members
             f"{suite.name}__part{len(per_chunk) + 1}", [e.copy(update={"id": None}, deep=True) for e in rows])
         checked = _validated(context, source, name, members, chunk, summary, run_id, started_at, results)

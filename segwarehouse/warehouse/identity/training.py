@@ -46,7 +46,8 @@ def train_model(con: duckdb.DuckDBPyConnection, table: str, models_root: Path, *
     """Train on temp table `table` (the matching input), save and register a new version; return it.
 
     A first prior and the u probabilities are estimated once; the EM sessions then run on a fresh linker from
-    those estimates, and the last one sets the model's prior from all sessions' estimates. Splink refuses an m probability that EM drove to exactly 0 (a level almost never seen among a
+    those estimates, and the last one sets the model's prior from all sessions' estimates. Splink refuses an m
+    probability that EM drove to exactly 0 (a level almost never seen among a
     session's pairs, typical of small inputs) and leaves that linker's settings half-changed, so the sessions
     start again from the estimates with the session's next blocking rule (settings.EM_BLOCKING); the version's
     training.json records which rules ran and which were dropped."""
