@@ -26,6 +26,24 @@ def _csv(value) -> str:
     return "" if value is None else str(value)
 
 
+def _typo(name: str) -> str:
+    """The name with its third letter replaced (its first letter and length kept)."""
+    return name[:2] + ("x" if name[2].lower() != "x" else "z") + name[3:]
+
+
+def _transposed(birth_date: str) -> str:
+    """The ISO date with two digits transposed (the day's, else day and month, else the year's last two): another
+    valid date of an age staging keeps."""
+    y, m, d = birth_date.split("-")
+    for candidate in (f"{y}-{m}-{d[::-1]}", f"{y}-{d}-{m}", f"{y[:2]}{y[3]}{y[2]}-{m}-{d}"):
+        try:
+            if date.fromisoformat(candidate) != date.fromisoformat(birth_date) and candidate[:4] <= "2010":
+                return candidate
+        except ValueError:
+            continue
+    raise ValueError(f"no transposition of {birth_date} is a valid date")
+
+
 def _plant_hand_written_contacts(paths: Paths) -> dict:
     """Write the hand-written contacts into the last day's partition; return their ids by role."""
     con = duckdb.connect()
@@ -52,13 +70,19 @@ def _plant_hand_written_contacts(paths: Paths) -> dict:
         old_row("X00000002", None, None, None, None, None),
         # one-letter names, the same birth date and city as contact b
         old_row("X00000003", b["first_name"][0], b["last_name"][0], b["birth_date"], b["city"], b["country"]),
+        # namesakes of contact b: abroad with the same birth date; at home in another city with a first-name
+        # typo and two birth-date digits transposed (both vetoed)
+        old_row("X00000005", b["first_name"], b["last_name"], b["birth_date"], "Springfield",
+                "US" if b["country"] != "US" else "DE"),
+        old_row("X00000006", _typo(b["first_name"]), b["last_name"], _transposed(b["birth_date"]), "Otherton",
+                b["country"]),
     ]) + "\n")
     (folder / "messy_address.csv").write_text(
         OLD_HEADER + ",address_line,postcode\n"
         + ",".join(_csv(v) for v in ("X00000004", None, None, "Zed", "Quorra", "1980-01-01", "F", "London", "GB", ts,
                                       "false", "none", None, None, ts, '"  12 Baker St., Flat 4 "', "sw1a 1aa")) + "\n")
     return {"same_as_a": ("X00000001", a["customer_id"]), "only_id": "X00000002", "one_letter": "X00000003",
-            "messy": "X00000004"}
+            "messy": "X00000004", "namesakes_of_b": (b["customer_id"], "X00000005", "X00000006")}
 
 
 @pytest.fixture(scope="session")

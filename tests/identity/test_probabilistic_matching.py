@@ -137,3 +137,21 @@ def test_staging_normalizes_addresses_and_postcodes(con, matched):
     left = con.execute(r"""select count(*) from main.stg_crm__contacts
                            where regexp_matches(address_line, '\b(st|rd|ave|av|ln|dr|ct|pl)\b')""").fetchone()[0]
     assert left == 0
+
+
+def test_namesakes_abroad_or_with_three_near_misses_are_vetoed(con, matched):
+    """Contact b's namesakes score above the threshold (names, birth date) but a hard disagreement vetoes them:
+    another country, or another city with a first-name typo and a transposed birth date at once."""
+    b, abroad, near_misses = matched["planted"]["namesakes_of_b"]
+    for other in (abroad, near_misses):
+        pair = sorted((b, other))
+        scored = con.execute("select match_probability from identity.match_scores where least(customer_id_l, "
+                             "customer_id_r) = ? and greatest(customer_id_l, customer_id_r) = ?", pair).fetchall()
+        assert scored, other
+        assert scored[0][0] >= 0.9, (other, scored)
+        assert con.execute("select count(*) from identity.probabilistic_links where customer_id_l = ? "
+                           "and customer_id_r = ?", pair).fetchone()[0] == 0
+        assert con.execute(f"""select count(*) from int_person_map m join int_person_map o using (person_id)
+                               where m.node_key = 'customer_id:{b}' and o.node_key = 'customer_id:{other}'"""
+                           ).fetchone()[0] == 0
+    assert matched["last"]["vetoed_by_rule"] >= 2

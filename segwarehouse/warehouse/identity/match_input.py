@@ -8,7 +8,8 @@ import duckdb
 # Address line and postcode arrive normalized from staging (stg_crm__contacts). E-mails and phones that the
 # deterministic graph's guards reject (seeded placeholder values, values shared by more than the allowed number
 # of contacts) are no evidence either: they are nulled. dob_key = the birth date's digits sorted, equal under
-# any transposition of two digits (blocking only).
+# any transposition of two digits (blocking only). country is no comparison of the model: only the veto reads it
+# (settings.VETO_SQL), so that every stored model version honours it.
 # eligible: both names of at least two letters and a birth date, address line or postcode besides them; a
 # contact that has only a customer_id, or one-letter names, is never matched probabilistically.
 _SQL = r"""
@@ -24,7 +25,8 @@ with contacts as (
         address_line,
         postcode,
         email,
-        phone
+        phone,
+        nullif(upper(trim(country)), '') as country
     from main.stg_crm__contacts
 ),
 junk as (
@@ -40,7 +42,8 @@ select
          then list_aggregate(list_sort(string_split(strftime(birth_date, '%Y%m%d'), '')), 'string_agg', '') end as dob_key,
     gender, city, address_line, postcode,
     case when email in (select id_value from junk where id_type = 'email') then null else email end as email,
-    case when phone in (select id_value from junk where id_type = 'phone') then null else phone end as phone
+    case when phone in (select id_value from junk where id_type = 'phone') then null else phone end as phone,
+    country
 from contacts
 where length(regexp_replace(first_name, '[^[:alpha:]]', '', 'g')) >= 2
   and length(regexp_replace(last_name, '[^[:alpha:]]', '', 'g')) >= 2
@@ -49,7 +52,7 @@ where length(regexp_replace(first_name, '[^[:alpha:]]', '', 'g')) >= 2
 
 
 def build_match_input(con: duckdb.DuckDBPyConnection, dst: str, *, max_per_email: int, max_per_phone: int) -> int:
-    """Create temp table `dst` (MODEL_COLUMNS) from main.stg_crm__contacts; return its row count."""
+    """Create temp table `dst` (MODEL_COLUMNS and country) from main.stg_crm__contacts; return its row count."""
     has_seed = con.execute("select count(*) from information_schema.tables where table_schema = 'main' "
                            "and table_name = 'identity_junk_values'").fetchall()[0][0]
     seeded = ("union all select id_type, id_value from main.identity_junk_values "

@@ -88,7 +88,7 @@ def _score_incremental(con: duckdb.DuckDBPyConnection, model: registry.IdentityM
     con.execute(f"""create or replace temp table __identity_touched as
         select customer_id from {_DELTA}
         union all (select customer_id from {INPUT} except select customer_id from {_NOW})""")
-    con.execute(f"create or replace temp table {_EXISTING} as select * from {_NOW} "
+    con.execute(f"create or replace temp table {_EXISTING} as select {cols} from {_NOW} "
                 f"where customer_id not in (select customer_id from {_DELTA})")
     con.execute(f"""delete from {SCORES} where customer_id_l in (select customer_id from __identity_touched)
                     or customer_id_r in (select customer_id from __identity_touched)""")
@@ -116,7 +116,10 @@ def _write_links(con: duckdb.DuckDBPyConnection, model: registry.IdentityModel, 
                    if _exists(con, "main", "identity_do_not_link") else "false")
     con.execute(f"""create or replace temp table __identity_accepted as
         select s.*, ({VETO_SQL}) as vetoed_by_rule, {vetoed_list} as vetoed_by_list
-        from {SCORES} s where s.match_probability >= {threshold!r}""")
+        from {SCORES} s
+        left join (select customer_id, country as country_l from {_NOW}) cl on cl.customer_id = s.customer_id_l
+        left join (select customer_id, country as country_r from {_NOW}) cr on cr.customer_id = s.customer_id_r
+        where s.match_probability >= {threshold!r}""")
     con.execute(f"delete from {LINKS}")
     con.execute(f"""insert into {LINKS}
         select least(customer_id_l, customer_id_r), greatest(customer_id_l, customer_id_r), match_probability,

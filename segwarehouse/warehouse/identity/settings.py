@@ -110,7 +110,15 @@ PRIOR_BLOCKING = [("first_name", "last_name", "birth_date"), ("first_name", "las
 # twins - same surname, birth date and address - and junior/senior namesakes at one address score high):
 # first names that do not agree at all (not even swapped or fuzzy), birth dates both present and neither
 # equal, transposed, day-month swapped nor one digit mistyped, or genders both present and different.
-VETO_SQL = "gamma_first_name = 0 or gamma_birth_date = 0 or gamma_gender = 0"
+# Two more keep namesakes apart: countries both present and different (a namesake abroad with the same birth
+# date; country_l/_r come from the matching input, not from the model, so every model version honours it), and
+# three near misses at once - no location in common, a birth date only transposed or one digit off, and names
+# not both exact (or swapped): each level alone is common among one person's records, but the comparisons are
+# scored as independent and their sum overrates the combination, which is what a namesake looks like.
+VETO_SQL = ("gamma_first_name = 0 or gamma_birth_date = 0 or gamma_gender = 0"
+            " or coalesce(country_l <> country_r, false)"
+            " or (gamma_location = 0 and gamma_birth_date between 1 and 3"
+            " and not (gamma_first_name = 5 and gamma_last_name = 5))")
 
 
 def settings() -> SettingsCreator:
