@@ -94,7 +94,8 @@
   {{ return(adapter.dispatch('parse_event_json', 'segwarehouse')(line)) }}
 {%- endmacro %}
 {% macro default__parse_event_json(line) -%}
-case when json_valid({{ line }}) and starts_with(ltrim({{ line }}), '{') then json_transform({{ line }}, '{
+{#- the ltrim copy of the line only runs for a line that does not start with the brace itself -#}
+case when (starts_with({{ line }}, '{') or starts_with(ltrim({{ line }}), '{')) and json_valid({{ line }}) then json_transform({{ line }}, '{
             "event_id": "VARCHAR", "anonymous_id": "VARCHAR", "user_id": "VARCHAR", "session_hint": "VARCHAR",
             "event_type": "VARCHAR", "page_url": "VARCHAR", "product_id": "VARCHAR", "category": "VARCHAR",
             "search_query": "VARCHAR", "order_id": "VARCHAR", "campaign_id": "VARCHAR", "device": "VARCHAR",

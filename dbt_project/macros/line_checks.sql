@@ -46,9 +46,12 @@
       three upper bits (a set per row, as list_distinct builds, costs several times more) -#}
   {%- set ns = namespace(mask=0) -%}
   {%- for i in range(keys | length) -%}{%- set ns.mask = ns.mask + 14 * (16 ** i) -%}{%- endfor -%}
+  {#- a line whose keys are exactly `keys`, in that order (as the exports write them), repeats none: the
+      counters are only summed for the other lines -#}
+  case when json_keys({{ line }}) = ['{{ keys | join("', '") }}'] then false else
   (list_sum(list_transform(json_keys({{ line }}),
        lambda k: coalesce(1::ubigint << (4 * (list_position(['{{ keys | join("', '") }}'], k) - 1)), 0::ubigint)))
-   & {{ ns.mask }}::ubigint <> 0)
+   & {{ ns.mask }}::ubigint <> 0) end
 {%- endmacro %}
 {% macro spark__repeats_a_json_key(line, keys) -%}
   {%- set known = "array('" ~ keys | join("', '") ~ "')" -%}

@@ -59,6 +59,11 @@ def _event(**fields) -> str:
     return json.dumps({k: v for k, v in base.items() if v is not ...}, ensure_ascii=False)
 
 
+def _compact_event(**fields) -> str:
+    """An event as the exports write it: every key in the documented order, no blanks between tokens."""
+    return json.dumps(json.loads(_event(**fields)), separators=(",", ":"))
+
+
 # (folder, file name, lines; None = write 0 bytes) and per data line what must happen:
 # "good:<key>" (in staging under that key) or the quarantine reason it must get (prefix)
 CASES: list[tuple[str, str, list[str] | None, dict[int, str]]] = [
@@ -122,6 +127,15 @@ CASES: list[tuple[str, str, list[str] | None, dict[int, str]]] = [
         16: "good:OX15"}),
     ("shop/orders", "empty.csv", None, {1: "empty file: no header line"}),
     ("web/events", "empty.jsonl", None, {1: "empty file: no event lines"}),
+    # the documented key order: the repeated-key check's shortcut for it must still see an extra key
+    ("web/events", "compact_events.jsonl", [
+        _compact_event(event_id="e-compact-1"),
+        _compact_event(event_id="e-compact-2")[:-1] + ',"event_id":"e-compact-3"}',
+        "{" + ",".join(reversed(_compact_event(event_id="e-compact-4", device="mobile")[1:-1].split(","))) + ',"device":"tv"}',
+        "  " + _compact_event(event_id="e-compact-5"),
+        "{" + ",".join(reversed(_compact_event(event_id="e-compact-6")[1:-1].split(","))) + "}",
+    ], {1: "good:e-compact-1", 2: "duplicate JSON key", 3: "duplicate JSON key", 4: "good:e-compact-5",
+        5: "good:e-compact-6"}),
     ("web/events", "crlf_events.jsonl", [_event(event_id="e-crlf-1"), "not json"],
      {1: "good:e-crlf-1", 2: "malformed JSON line"}),
     ("shop/order_items", "bad_items.csv", [
