@@ -21,13 +21,15 @@ reporting as (
     select eur_per_unit from {{ ref('fx_rates') }} where currency = '{{ var("reporting_currency") }}'
 ),
 
+-- every order's customer_id is an identity node, so the e-mail is looked up only for guest checkouts
 person_map as (
     select node_key, person_id from {{ ref('int_person_map') }}
+    where id_type in ('customer_id', 'email')
 )
 
 select
     orders.order_id,
-    coalesce(by_customer.person_id, by_email.person_id) as person_id,
+    person_map.person_id,
     orders.customer_id,
     orders.customer_id is null as is_guest_checkout,
     orders.ordered_at,
@@ -48,5 +50,4 @@ from orders
 inner join fx on fx.currency = orders.currency
 cross join reporting
 left join items on items.order_id = orders.order_id
-left join person_map as by_customer on by_customer.node_key = 'customer_id:' || orders.customer_id
-left join person_map as by_email on by_email.node_key = 'email:' || orders.email
+left join person_map on person_map.node_key = coalesce('customer_id:' || orders.customer_id, 'email:' || orders.email)
