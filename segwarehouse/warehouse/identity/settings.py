@@ -113,8 +113,9 @@ PRIOR_BLOCKING = [("first_name", "last_name", "birth_date"), ("first_name", "las
 # Two more keep namesakes apart: countries both present and different (a namesake abroad with the same birth
 # date; country_l/_r come from the matching input, not from the model, so every model version honours it), and
 # three near misses at once - no location in common, a birth date only transposed or one digit off, and names
-# not both exact (or swapped): each level alone is common among one person's records, but the comparisons are
-# scored as independent and their sum overrates the combination, which is what a namesake looks like.
+# not both exactly equal (swapped names count as not equal): each level alone is common among one person's
+# records, but the comparisons are scored as independent and their sum overrates the combination, which is
+# what a namesake looks like.
 VETO_SQL = ("gamma_first_name = 0 or gamma_birth_date = 0 or gamma_gender = 0"
             " or coalesce(country_l <> country_r, false)"
             " or (gamma_location = 0 and gamma_birth_date between 1 and 3"
