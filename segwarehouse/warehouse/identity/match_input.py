@@ -26,7 +26,7 @@ with contacts as (
         postcode,
         email,
         phone,
-        nullif(upper(trim(country)), '') as country
+        country  -- upper-cased, blank as null by staging
     from main.stg_crm__contacts
 ),
 junk as (
