@@ -3,8 +3,11 @@ duplicates: quality against the truth, one guarded graph, explanations, bad inpu
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from segwarehouse.warehouse.identity.settings import ONE_SIDE_ONLY
 from tests.identity.conftest import pairwise
 
 pytestmark = pytest.mark.slow
@@ -47,6 +50,27 @@ def test_pairwise_precision_and_recall_with_no_key_duplicates(con):
     assert precision >= 0.99
     assert recall >= 0.99
     assert everyone[0] >= 0.99
+
+
+def test_email_and_phone_weights_are_estimated_on_the_pairs_that_share_no_key(matched):
+    """The score only decides pairs that share no e-mail or phone (the others are linked deterministically). Among
+    them a duplicate often left its e-mail or phone out (the generator: 30 % of the no-key duplicates give no
+    e-mail, 50 % no phone), so 'given on one side only' weighs for a match and 'both given, different' mildly
+    against; both m are estimated on those pairs (they sum to 1), not by EM over every pair of its blocks."""
+    folder = matched["paths"].models / "identity" / matched["first"]["model_version"]
+    model = json.loads((folder / "splink_model.json").read_text())
+    m_one_side = {}
+    for comparison in model["comparisons"]:
+        if comparison["output_column_name"] not in ("email", "phone"):
+            continue
+        levels = {lvl["label_for_charts"]: lvl for lvl in comparison["comparison_levels"]}
+        one_side, other = levels[ONE_SIDE_ONLY], levels["All other comparisons"]
+        assert one_side["m_probability"] + other["m_probability"] == pytest.approx(1.0)
+        assert one_side["m_probability"] > 2 * one_side["u_probability"]
+        assert 0.4 * other["u_probability"] < other["m_probability"] < other["u_probability"]
+        m_one_side[comparison["output_column_name"]] = one_side["m_probability"]
+    print(m_one_side)
+    assert 0.15 < m_one_side["email"] < m_one_side["phone"] < 0.75
 
 
 def test_shared_key_duplicates_stay_linked_as_deterministic_links_find_them(con):

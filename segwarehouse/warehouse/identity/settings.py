@@ -9,6 +9,7 @@ from splink import SettingsCreator, block_on
 # the matching input's columns (segwarehouse.warehouse.identity.match_input)
 MODEL_COLUMNS = ("customer_id", "first_name", "last_name", "birth_date", "dob_key", "gender", "city",
                  "address_line", "postcode", "email", "phone")
+ONE_SIDE_ONLY = "given on one side only"  # the e-mail and phone level that identity.key_evidence estimates
 
 
 def _name(col: str, other: str) -> cl.CustomComparison:
@@ -77,6 +78,20 @@ def _location() -> cl.CustomComparison:
     )
 
 
+def _key(col: str) -> cl.CustomComparison:
+    """E-mail or phone: missing on both sides is no evidence; given on one side only is a level of its own (a
+    second sign-up without a shared key often leaves the key out)."""
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.CustomLevel(f"{col}_l is null and {col}_r is null").configure(is_null_level=True),
+            cll.ExactMatchLevel(col),
+            cll.CustomLevel(f"{col}_l is null or {col}_r is null", ONE_SIDE_ONLY),
+            cll.ElseLevel(),
+        ],
+        output_column_name=col,
+    )
+
+
 # candidate pairs: each key's cardinality grows with the population, so blocks stay small as contacts grow
 # (first name and the birth date's digits alone would grow quadratically: the common first names)
 BLOCKING_RULES = [
@@ -132,10 +147,11 @@ def settings() -> SettingsCreator:
             _birth_date(),
             _location(),
             cl.ExactMatch("gender"),
-            # e-mail and phone: exact only, no term-frequency tables (a model version's files hold no identifier an
-            # erasure looks for); no fuzzy e-mail levels: addresses are built from the names (correlated)
-            cl.ExactMatch("email"),
-            cl.ExactMatch("phone"),
+            # e-mail and phone: exact, or given on one side only; no term-frequency tables (a model version's files
+            # hold no identifier an erasure looks for); no fuzzy e-mail levels: addresses are built from the names
+            # (correlated). Their m is estimated on the pairs that share no key (identity.key_evidence)
+            _key("email"),
+            _key("phone"),
         ],
         blocking_rules_to_generate_predictions=BLOCKING_RULES,
         retain_matching_columns=True,

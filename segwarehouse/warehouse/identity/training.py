@@ -14,6 +14,7 @@ import duckdb
 from splink import block_on
 
 from segwarehouse.warehouse.identity import registry, settings
+from segwarehouse.warehouse.identity.key_evidence import estimate_key_m
 from segwarehouse.warehouse.identity.splink_run import linker_for, tf_columns
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,8 @@ def train_model(con: duckdb.DuckDBPyConnection, table: str, models_root: Path, *
                 continue
             log_sessions += [{"blocking_rule": block_on(*alts[c]).get_blocking_rule("duckdb").blocking_rule_sql,
                               "status": "estimated"} for alts, c in zip(sessions, choice, strict=True)]
-            text = json.dumps(linker.misc.save_model_to_json(overwrite=True), indent=1, default=str)
+            trained = estimate_key_m(con, table, linker.misc.save_model_to_json(overwrite=True))
+            text = json.dumps(trained, indent=1, default=str)
             model = registry.new_version(models_root, text)
             model.settings_path.write_text(text)
             (model.folder / "training.json").write_text(json.dumps(
