@@ -1,10 +1,9 @@
-{#- Postal address normalization for probabilistic identity matching (docs/sources.md, CRM contacts).
-    Portable across DuckDB and Spark: no backslash escapes (Spark string literals would eat them), so words are
-    matched between spaces after doubling every space. -#}
+{#- Postal address normalization for probabilistic identity matching (docs/sources.md, CRM contacts). No
+    backslash escapes (Spark string literals would eat them): words are matched between doubled spaces. -#}
 
 {% macro normalize_address_line(expr) -%}
-  {#- lower case, punctuation -> space, common abbreviations spelled out (st -> street, rd -> road, ave ->
-      avenue, apartment/flat/unit -> apt, ...), whitespace collapsed; empty -> null. -#}
+  {#- why: the word list is Jinja, expanded into one nested replace: lower case, punctuation -> space, street-type
+      abbreviations spelled out (st -> street, flat/unit -> apt, ...), whitespace collapsed; empty -> null -#}
   {%- set words = [
       ('st|str', 'street'), ('rd', 'road'), ('ave|av', 'avenue'), ('ln', 'lane'), ('dr', 'drive'),
       ('ct', 'court'), ('pl', 'place'), ('blvd', 'boulevard'), ('sq', 'square'), ('hwy', 'highway'),
@@ -19,6 +18,6 @@
 {%- endmacro %}
 
 {% macro normalize_postcode(expr) -%}
-  {#- upper case, letters and digits only ('sw1a 1aa' -> 'SW1A1AA', '123-4567' -> '1234567'); empty -> null. -#}
+  {#- why: a pair with normalize_address_line: upper case, letters and digits only ('sw1a 1aa' -> 'SW1A1AA'); empty -> null -#}
   nullif({{ regexp_replace_all("upper(" ~ expr ~ ")", "'[^0-9A-Z]'", "''") }}, '')
 {%- endmacro %}

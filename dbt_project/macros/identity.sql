@@ -1,6 +1,6 @@
 {% macro identity_reach(nodes, edges) -%}
-  {#- Body of the CTE reach(node_no, label): for every node the smallest node number connected to it.
-      nodes(node_no) and edges(src, dst, both directions) are CTE names of the calling model. -#}
+  {#- why: connected components need a recursive CTE, which Spark lacks: for every node of CTE nodes(node_no) the
+      smallest node number connected to it over CTE edges(src, dst, both directions) -#}
   {{ return(adapter.dispatch('identity_reach', 'segwarehouse')(nodes, edges)) }}
 {%- endmacro %}
 
@@ -17,26 +17,16 @@
 {%- endmacro %}
 
 {% macro spark__identity_reach(nodes, edges) -%}
-  {#- Spark has no recursive CTE: min-label propagation, one cached table per pass, looped in Jinja until
-      no label changes (passes = the largest component's diameter; fails after spark_identity_max_passes).
-      Reads the refs itself because the loop runs before the model's CTEs exist. -#}
+  {#- min-label propagation, one cached table per pass, until no label changes (fails after
+      spark_identity_max_passes); reads the refs itself: the loop runs before the model's CTEs exist -#}
   {%- set max_passes = var('spark_identity_max_passes', 200) -%}
   {%- if execute and (ref('int_identity_nodes') | string).startswith('__dbt__cte__') -%}
-    {#- dbt unit test: the refs are CTEs of this query, out of reach of separate statements; unroll a
-        fixed number of passes in SQL over the model's CTEs instead (fixtures are tiny graphs; each
-        pass reads the previous one twice, so the inlined plan doubles per pass: keep it small) -#}
+    {#- dbt unit test: the refs are CTEs of this query, out of reach of separate statements; a few passes are
+        unrolled over the model's CTEs instead (each pass doubles the inlined plan: keep it small) -#}
     {%- set passes = var('spark_identity_unit_test_passes', 4) -%}
     with sw_p0 as (select node_no, node_no as label from {{ nodes }})
     {%- for i in range(1, passes + 1) %},
-    sw_p{{ i }} as (
-        select l.node_no, least(l.label, coalesce(m.min_label, l.label)) as label
-        from sw_p{{ i - 1 }} as l
-        left join (
-            select e.src as node_no, min(p.label) as min_label
-            from {{ edges }} as e inner join sw_p{{ i - 1 }} as p on p.node_no = e.dst
-            group by e.src
-        ) as m on m.node_no = l.node_no
-    )
+    sw_p{{ i }} as ({{ spark_label_pass('sw_p' ~ (i - 1), edges) }})
     {%- endfor %}
     select node_no, label from sw_p{{ passes }}
   {%- elif execute -%}
@@ -56,14 +46,7 @@
     {%- for i in range(1, max_passes + 1) -%}
       {%- if not state.done -%}
         {%- do run_query("drop table if exists sw_cc_" ~ i) -%}
-        {%- do run_query("cache table sw_cc_" ~ i ~ " as
-            select l.node_no, least(l.label, coalesce(m.min_label, l.label)) as label
-            from sw_cc_" ~ (i - 1) ~ " as l
-            left join (
-                select e.src as node_no, min(p.label) as min_label
-                from sw_cc_edges_cached as e inner join sw_cc_" ~ (i - 1) ~ " as p on p.node_no = e.dst
-                group by e.src
-            ) as m on m.node_no = l.node_no") -%}
+        {%- do run_query("cache table sw_cc_" ~ i ~ " as " ~ spark_label_pass('sw_cc_' ~ (i - 1), 'sw_cc_edges_cached')) -%}
         {%- set changed = run_query("select count(*) from sw_cc_" ~ i ~ " as n inner join sw_cc_" ~ (i - 1) ~ " as o on o.node_no = n.node_no where n.label <> o.label").columns[0].values()[0] -%}
         {%- set state.last = i -%}
         {%- if changed == 0 -%}{%- set state.done = true -%}{%- endif -%}
@@ -79,15 +62,24 @@
   {%- endif -%}
 {%- endmacro %}
 
+{% macro spark_label_pass(labels, edges) -%}
+  {#- why: shared by both Spark paths of identity_reach: one pass, each node takes its neighbours' smallest label -#}
+    select l.node_no, least(l.label, coalesce(m.min_label, l.label)) as label
+    from {{ labels }} as l
+    left join (
+        select e.src as node_no, min(p.label) as min_label
+        from {{ edges }} as e inner join {{ labels }} as p on p.node_no = e.dst
+        group by e.src
+    ) as m on m.node_no = l.node_no
+{%- endmacro %}
 
 {% macro web_node_key(user_id, anonymous_id) -%}
-  {#- The identity node a web row (event, session, daily count, pair) is attributed by: its logged-in user,
-      else its device. Every web identifier is a node of int_person_map, so one lookup on this key gives
-      the person (assert_every_web_identifier_has_a_person checks it on every build). -#}
+  {#- why: one definition for every web model: the identity node a web row is attributed by (its logged-in
+      user, else its device), so one person-map lookup gives its person -#}
   coalesce('customer_id:' || {{ user_id }}, 'anonymous_id:' || {{ anonymous_id }})
 {%- endmacro %}
 
-
 {% macro device_key() -%}
+  {#- why: one definition for every web model: the device of a web row (sessions are per device) -#}
   coalesce('anonymous_id:' || anonymous_id, 'customer_id:' || user_id)
 {%- endmacro %}

@@ -1,7 +1,6 @@
 {% macro latest_load(relation, load_column='loaded_at') -%}
-  {#- The latest load of a table whose rows record the load that wrote them (load_column): {'value': a SQL
-      timestamp constant (a subquery before execution), 'share': the fraction of rows it wrote (1 before
-      execution)}. A constant lets filters on it skip older row groups; the share picks a test's plan. -#}
+  {#- why: dbt has no run-time value of a table's latest load: {'value': a timestamp constant (filters on it skip
+      older row groups), 'share': the fraction of rows it wrote (picks a key test's plan)} -#}
   {%- set latest = {'value': '(select max(' ~ load_column ~ ') from ' ~ relation ~ ')', 'share': 1} -%}
   {%- if execute -%}
     {%- set found = run_query("select max(" ~ load_column ~ "), avg(case when " ~ load_column ~ " = (select max("

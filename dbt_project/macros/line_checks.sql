@@ -1,17 +1,14 @@
 {#- Value rules shared by the base models: a value that breaks one is quarantined with its file and line. -#}
 
 {% macro implausible_time_rejects(column, ts, delivery_date) -%}
-  {#- `when` branches of a reject-reason case for a parsed timestamp no delivery can hold: before
-      timestamp_floor (also -infinity), or at/after the end of its delivery day plus future_tolerance_days
-      (also infinity). -#}
+  {#- why: shared by every base model: `when` branches for a timestamp before timestamp_floor (also -infinity) or
+      at/after the end of its delivery day plus future_tolerance_days (also infinity) -#}
   when {{ ts }} < cast('{{ var("timestamp_floor") }}' as timestamp) then '{{ column }} before {{ var("timestamp_floor") }} (timestamp_floor)'
   when {{ ts }} >= {{ delivery_date }} + interval {{ var('future_tolerance_days') + 1 }} day then 'future {{ column }}'
 {%- endmacro %}
 
-
 {% macro is_plain_number(expr) -%}
-  {#- A decimal number as written by an export: sign, digits, one point, an exponent; no digit separators
-      ('1_000', '1,000'), no NaN or infinity, which a cast would accept. Surrounding blanks are allowed. -#}
+  {#- why: a cast also accepts '1_000', NaN and infinity; this is sign, digits, one point, an exponent, blanks around -#}
   {{ return(adapter.dispatch('is_plain_number', 'segwarehouse')(expr)) }}
 {%- endmacro %}
 {% macro default__is_plain_number(expr) -%}
@@ -21,24 +18,21 @@
   (trim({{ expr }}) rlike '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$')
 {%- endmacro %}
 
-
 {% macro is_plain_integer(expr) -%}
+  {#- why: a cast also accepts '1_000'; this is sign and digits only, blanks around -#}
   {{ return(adapter.dispatch('is_plain_integer', 'segwarehouse')(expr)) }}
 {%- endmacro %}
 {% macro default__is_plain_integer(expr) -%}regexp_full_match(trim({{ expr }}), '[+-]?[0-9]+'){%- endmacro %}
 {% macro spark__is_plain_integer(expr) -%}(trim({{ expr }}) rlike '^[+-]?[0-9]+$'){%- endmacro %}
 
-
 {% macro is_not_finite_text(expr) -%}
-  {#- NaN or infinity spelled out: a cast accepts them as doubles, no amount is one. -#}
+  {#- why: a cast reads NaN or infinity spelled out as a double; no amount is one -#}
   lower(trim({{ expr }})) in ('nan', '+nan', '-nan', 'inf', '+inf', '-inf', 'infinity', '+infinity', '-infinity')
 {%- endmacro %}
 
-
 {% macro repeats_a_json_key(line, keys) -%}
-  {#- True when a JSON object line (call only on a valid object) repeats one of `keys` at the top level: a
-      reader keeps one of the two values silently. Keys not in the list are not read, so their repeats do
-      not matter. -#}
+  {#- why: a JSON reader keeps one of two values of a repeated key silently; true when a valid object line repeats
+      one of `keys` at the top level (other keys are not read) -#}
   {{ return(adapter.dispatch('repeats_a_json_key', 'segwarehouse')(line, keys)) }}
 {%- endmacro %}
 {% macro default__repeats_a_json_key(line, keys) -%}
@@ -59,10 +53,8 @@
    <> size(array_distinct(filter(json_object_keys({{ line }}), k -> array_contains({{ known }}, k)))))
 {%- endmacro %}
 
-
 {% macro lacks_utc_offset(text) -%}
-  {#- A timestamp written without a UTC offset ('2026-03-01T10:15:00', a bare date): read as UTC, and counted
-      per source in int_source_load_audit (times_without_offset) so the assumption is never silent. -#}
+  {#- why: a timestamp without a UTC offset is read as UTC; counted per source (times_without_offset), never silent -#}
   {{ return(adapter.dispatch('lacks_utc_offset', 'segwarehouse')(text)) }}
 {%- endmacro %}
 {% macro default__lacks_utc_offset(text) -%}

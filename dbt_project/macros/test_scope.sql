@@ -1,8 +1,6 @@
 {% macro get_where_subquery(relation) -%}
-  {#- dbt's `where` test config, plus the placeholder `__latest_load__` (dbt has no run-time value for it):
-      `<column> = __latest_load__` makes a `dbt build` test the rows the model's latest load wrote (the max of
-      <column>, pasted in as a constant so older row groups are skipped; a retry re-tests the same rows) and a
-      standalone `dbt test` (the weekly check) test every row; the rest of the `where` applies to both. -#}
+  {#- why: dbt's `where` test config has no run-time value: `<column> = __latest_load__` tests the rows of the
+      latest load in `dbt build` (a constant; a retry re-tests them) and every row in a standalone `dbt test` -#}
   {%- set where = config.get('where') or '' -%}
   {%- set latest_load = modules.re.search('(\\w+)\\s*=\\s*__latest_load__', where) -%}
   {%- if latest_load and flags.WHICH == 'test' -%}

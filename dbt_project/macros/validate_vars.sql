@@ -1,23 +1,19 @@
-{#- Rules for the vars that reach SQL text (same as segwarehouse/dbt_vars.py, which checks them before the
-    pipeline calls dbt). Runs as on-run-start, so `dbt build --vars ...` by hand is checked too; a broken rule
-    is a compiler error naming the var, the value and the rule. -#}
 {% macro validate_vars() -%}
+  {#- why: dbt vars have no types: the on-run-start check of the vars that reach SQL text (the rules of
+      segwarehouse/dbt_vars.py), so `dbt build --vars ...` by hand stops with the var, value and rule -#}
   {%- set problems = [] -%}
-  {%- set as_of = given_as_of_date() | string -%}
-  {%- if as_of != '' and not modules.re.match('^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$', as_of) -%}
-    {%- do problems.append("as_of_date=" ~ as_of ~ ": must be a date YYYY-MM-DD (or empty)") -%}
-  {%- endif -%}
-  {%- set floor = var('timestamp_floor') | string -%}
-  {%- if not modules.re.match('^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$', floor) -%}
-    {%- do problems.append("timestamp_floor=" ~ floor ~ ": must be a date YYYY-MM-DD") -%}
-  {%- endif -%}
+  {%- set date = '[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])' -%}
+  {%- for name, value, pattern, rule in [
+      ('as_of_date', given_as_of_date() | string, '(' ~ date ~ ')?', 'a date YYYY-MM-DD (or empty)'),
+      ('timestamp_floor', var('timestamp_floor') | string, date, 'a date YYYY-MM-DD'),
+      ('reporting_currency', var('reporting_currency') | string, '[A-Z]{3}', 'an ISO-4217 code of three capital letters')] -%}
+    {%- if not modules.re.match('^' ~ pattern ~ '$', value) -%}
+      {%- do problems.append(name ~ "=" ~ value ~ ": must be " ~ rule) -%}
+    {%- endif -%}
+  {%- endfor -%}
   {%- set raw = var('raw_path') | string -%}
   {%- if raw | trim == '' or modules.re.search('[\'"`;\\\\\\x00-\\x1f*?\\[\\]{}]', raw) -%}
     {%- do problems.append("raw_path=" ~ raw ~ ": must be a non-empty path without quotes, backslashes, ';', control or glob characters") -%}
-  {%- endif -%}
-  {%- set currency = var('reporting_currency') | string -%}
-  {%- if not modules.re.match('^[A-Z]{3}$', currency) -%}
-    {%- do problems.append("reporting_currency=" ~ currency ~ ": must be an ISO-4217 code of three capital letters") -%}
   {%- endif -%}
   {%- set integers = {
       'lookback_days': [0, 60], 'future_tolerance_days': [0, 30], 'session_gap_minutes': [1, 1440], 'line_bitmap_max_mb': [0, 65536],

@@ -1,7 +1,6 @@
 {% macro web_totals_cutoffs() -%}
-  {#- {'old': the cutoff the stored settled parts were summed to (the table's latest settled_before; none on
-      a full build), 'new': this run's (the latest delivery partition of int_web_activity_daily minus
-      lookback_days, never below old)} as 'YYYY-MM-DD' strings. -#}
+  {#- why: dbt's incremental models have no settled/unsettled split: {'old': the table's latest settled_before
+      (none on a full build), 'new': this run's (int_web_activity_daily's lookback start, never below old)} -#}
   {%- set cutoffs = {'old': none, 'new': '0001-01-01'} -%}
   {%- if execute -%}
     {%- if is_incremental() -%}

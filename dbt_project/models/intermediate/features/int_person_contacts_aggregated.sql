@@ -67,7 +67,7 @@ merged as (
         bool_and(has_marketing_consent) as has_marketing_consent,
         min(email) as any_email,
         min(phone) as any_phone,
-        {{ sorted_distinct_list('source_file') }} as contact_files
+        array_sort(array_agg(distinct source_file) filter (where source_file is not null)) as contact_files
     from contacts
     group by person_id
 ),

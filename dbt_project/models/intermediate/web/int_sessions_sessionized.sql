@@ -96,7 +96,7 @@ gaps as (
 
 starts as (
     select
-        {{ star_exclude(['previous_last_at']) }},
+        * except (previous_last_at),
         case
             when previous_last_at is null
               or first_at - previous_last_at > interval {{ var('session_gap_minutes') }} minute

@@ -13,4 +13,4 @@ select
     first_seen_at,
     changed_at,
     loaded_at
-from {{ spark_ledger() if target.type == 'spark' else ledger }}
+from {{ landing_ledger() if target.type == 'spark' else ledger }}

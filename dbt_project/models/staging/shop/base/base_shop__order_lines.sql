@@ -35,7 +35,7 @@ typed as (
 
 select
     source_file || ':' || line_no as line_key,
-    {{ star_exclude(['f', 'header_line', 'n_fields']) }},
+    * except (f, header_line, n_fields),
     case
         {{ csv_shape_rejects(header) }}
         when order_id is null then 'missing order_id'

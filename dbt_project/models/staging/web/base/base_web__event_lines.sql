@@ -73,7 +73,7 @@ checked as (
 -- the raw text is kept only for rejected lines (the quarantine needs it; good lines live on parsed). A line
 -- is keyed by (source_file, line_no): no stored 'file:line' string key, a large share of writing the lines.
 select
-    {{ star_exclude(['line', 'is_json', 'event_at_raw', 'has_repeated_key']) }},
+    * except (line, is_json, event_at_raw, has_repeated_key),
     case when reject_reason is not null then line end as line,
     {{ load_timestamp() }} as loaded_at
 from checked
