@@ -92,6 +92,37 @@ def test_guards_keep_shared_identifiers_from_merging_people(warehouse_con):
     assert int(health.loc[0, "links_login"]) > 1000
 
 
+def test_each_guarded_link_is_stored_once_and_guards_count_distinct_customers(warehouse_con):
+    """The edge list keeps no pass that removes repeated links and the guards count rows: both rely on every
+    source giving a link once. Customers with several orders under one e-mail, or that e-mail also on their
+    contact, are counted once, as a distinct count over the sources gives."""
+    con = warehouse_con
+    assert _one(con, "select count(*) from int_identity_edges_guarded") > 1000
+    assert _one(con, """select count(*) from (select node_a, node_b, link_type from int_identity_edges_guarded
+                           group by all having count(*) > 1)""") == 0
+    assert _one(con, """select count(*) from (select customer_id, email from stg_shop__orders
+                           where customer_id is not null and email is not null
+                           group by all having count(*) > 1)""") > 0  # repeated order e-mails exist
+    recounted = con.execute("""
+        select 'email:' || email, count(distinct customer_id) from (
+            select customer_id, email from stg_crm__contacts
+            union all select customer_id, email from stg_shop__orders where customer_id is not null)
+        where email is not null group by email having count(distinct customer_id) > 3
+        union all
+        select 'phone:' || phone, count(distinct customer_id) from stg_crm__contacts
+        where phone is not null group by phone having count(distinct customer_id) > 3
+        union all
+        select 'anonymous_id:' || anonymous_id, count(distinct user_id) from stg_web__events
+        where anonymous_id is not null and user_id is not null group by anonymous_id having count(distinct user_id) > 1
+    """).fetchall()
+    placeholders = {k for (k,) in con.execute(
+        "select node_key from int_identity_rejected_identifiers where guard = 'placeholder value'").fetchall()}
+    stored = con.execute("""select node_key, n_linked from int_identity_rejected_identifiers
+                            where guard <> 'placeholder value'""").fetchall()
+    assert len(stored) > 0
+    assert sorted(stored) == sorted(r for r in recounted if r[0] not in placeholders)
+
+
 def test_every_planted_defect_is_quarantined_with_its_reason(warehouse, warehouse_con):
     con = warehouse_con
     counts = json.loads((warehouse.truth / "manifest.json").read_text())["counts"]

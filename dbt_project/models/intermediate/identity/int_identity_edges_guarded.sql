@@ -1,7 +1,9 @@
 {#- Identity links between identifier nodes ('<type>:<value>'), minus the links that touch an identifier
     rejected by a guard (see int_identity_rejected_identifiers). One row per distinct edge. Deterministic links
     (shared e-mail, phone, login, order e-mail) have no match_probability; probabilistic ones (the matching step's
-    identity.probabilistic_links, between two customer_id nodes) carry theirs. -#}
+    identity.probabilistic_links, between two customer_id nodes) carry theirs. Each source gives a link once
+    (one contact per customer_id, one pair per (anonymous_id, user_id), distinct order e-mails, distinct
+    probabilistic rows) and the link types differ between sources, so no pass over all links removes repeats. -#}
 {%- set probabilistic = source('identity', 'probabilistic_links') %}
 with contacts as (
     select customer_id, email, phone from {{ ref('stg_crm__contacts') }}
@@ -22,7 +24,7 @@ order_emails as (
 -- none while the matching step has not written its table (before its first run, dbt run by hand, Spark)
 probabilistic as (
     {%- if execute and target.type == 'duckdb' and adapter.get_relation(probabilistic.database, probabilistic.schema, probabilistic.identifier) is not none %}
-    select customer_id_l, customer_id_r, match_probability from {{ probabilistic }}
+    select distinct customer_id_l, customer_id_r, match_probability from {{ probabilistic }}
     {%- else %}
     select cast(null as {{ dbt.type_string() }}) as customer_id_l, cast(null as {{ dbt.type_string() }}) as customer_id_r,
            cast(null as double) as match_probability
@@ -52,7 +54,7 @@ rejected as (
     select node_key from {{ ref('int_identity_rejected_identifiers') }}
 )
 
-select distinct candidate_edges.node_a, candidate_edges.node_b, candidate_edges.link_type, candidate_edges.match_probability
+select candidate_edges.node_a, candidate_edges.node_b, candidate_edges.link_type, candidate_edges.match_probability
 from candidate_edges
 where not exists (select 1 from rejected where rejected.node_key = candidate_edges.node_a)
   and not exists (select 1 from rejected where rejected.node_key = candidate_edges.node_b)

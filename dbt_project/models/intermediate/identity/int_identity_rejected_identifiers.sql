@@ -1,6 +1,8 @@
 {#- Identifier values that must not link people (one row per node_key, first matching guard wins):
     placeholder values from the junk seed, e-mails/phones shared by too many CRM contacts, and devices seen
-    logged in as too many users. Limits are dbt vars (max_customers_per_email, ...). -#}
+    logged in as too many users. Limits are dbt vars (max_customers_per_email, ...). The counts are row counts:
+    a contact is one row per customer_id, the e-mail union is distinct and a web pair is one row per
+    (anonymous_id, user_id). -#}
 with contacts as (
     select customer_id, email, phone from {{ ref('stg_crm__contacts') }}
 ),
@@ -11,19 +13,19 @@ order_emails as (
 ),
 
 email_use as (
-    select email, count(distinct customer_id) as n_linked
+    select email, count(*) as n_linked
     from (select customer_id, email from contacts where email is not null union select * from order_emails)
     group by email
 ),
 
 phone_use as (
-    select phone, count(distinct customer_id) as n_linked
+    select phone, count(*) as n_linked
     from contacts where phone is not null
     group by phone
 ),
 
 device_use as (
-    select anonymous_id, count(distinct user_id) as n_linked
+    select anonymous_id, count(*) as n_linked
     from {{ ref('int_web_identity_pairs') }}
     where anonymous_id is not null and user_id is not null
     group by anonymous_id
