@@ -128,9 +128,13 @@ def test_fresh_deploy_backfill_then_daily_run_in_date_order_with_the_asset_chain
 
     # 3. the Asset chain: scoring ran (training the first champion) and published segments
     def scoring_done():  # every Asset event consumed (none queued for a run) and every scoring run finished
+        # the queue first: an event consumed after this check is a run the listing below already shows (the
+        # other order can miss a run created between the two reads)
+        if _queued_asset_events(deployment):
+            return None
         score_runs = deployment.runs("segments_score")
         finished = score_runs and all(r["state"] in ("success", "failed") for r in score_runs)
-        return score_runs if finished and not _queued_asset_events(deployment) else None
+        return score_runs if finished else None
     score_runs = deployment.wait_for(scoring_done, 900, "segments_score runs finished")
     print(f"... and scoring: {time.perf_counter() - t0:.0f} s ({len(score_runs)} asset-triggered runs)")
     assert {r["state"] for r in score_runs} == {"success"}, deployment.diagnostics()
@@ -186,10 +190,12 @@ def test_rerunning_an_older_day_rebuilds_it_and_republishes_it_only_when_asked(d
     assert _ti(deployment, "warehouse_daily")[(again["run_id"], "announce_profiles")]["state"] == "success"
     with duckdb.connect(str(data / "serving" / "segwarehouse_serving.duckdb"), read_only=True) as con:
         assert con.execute("select max(as_of_date) from dim_user_profile").fetchone()[0] == older
-    def rescored():
+    def rescored():  # the queue first, as in scoring_done above
+        if _queued_asset_events(deployment):
+            return None
         runs = deployment.runs("segments_score")
         finished = len(runs) > before[0] and all(r["state"] in ("success", "failed") for r in runs)
-        return runs if finished and not _queued_asset_events(deployment) else None
+        return runs if finished else None
     assert {r["state"] for r in deployment.wait_for(rescored, 600, "scoring of the republished day")} == {"success"}
 
 
