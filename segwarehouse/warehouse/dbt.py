@@ -84,6 +84,23 @@ def _release_duckdb() -> None:
     gc.collect()
 
 
+def _forget_parse_of_another_checkout(paths: Paths) -> None:
+    """Drop dbt's partial-parse cache when another project folder wrote it.
+
+    The cache lives in the data folder and keeps absolute file paths (a seed's CSV); dbt reuses it when no project
+    file changed, so after the checkout moved (or another checkout builds the same data folder) seeds would be
+    read from the old place. The folder that last parsed is kept next to the cache.
+    """
+    target = paths.data / "dbt_target"
+    marker = target / "segwarehouse_project_dir"
+    here = str(paths.dbt_project.resolve())
+    if marker.is_file() and marker.read_text() == here:
+        return
+    (target / "partial_parse.msgpack").unlink(missing_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
+    marker.write_text(here)
+
+
 def run_dbt(args: list[str], *, paths: Paths | None = None, vars: dict | None = None) -> DbtResult:
     """Invoke dbt (e.g. ``["build"]``) on the project's DuckDB; raise DbtRunFailed naming failed nodes.
 
@@ -101,6 +118,7 @@ def run_dbt(args: list[str], *, paths: Paths | None = None, vars: dict | None = 
     if vars:
         validate_dbt_vars(vars)
     paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    _forget_parse_of_another_checkout(paths)
     reads_landing = bool(args) and args[0] in ("run", "build")
     if reads_landing:
         scan_landing(paths)

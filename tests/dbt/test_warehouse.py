@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -377,3 +378,22 @@ def test_a_build_tests_the_latest_load_and_a_test_run_every_row(warehouse, tmp_p
     # (unique by construction) and the two per-row views of the session figures, three links
     assert sorted(n["name"].split("_")[0] for n in tagged.nodes if n["type"] == "test") == [
         "assert", "assert", *["primary"] * 8, "relationships", "relationships", "relationships"]
+
+
+def test_a_moved_checkout_reads_its_seeds_from_the_new_place(tmp_path):
+    """dbt's partial-parse cache (in the data folder) keeps absolute file paths: after the checkout moves, or another
+    checkout builds the same data folder, a run must load the seeds from where the project is now, not fail on
+    the old path."""
+    import shutil
+
+    from segwarehouse.core.paths import Paths
+    from segwarehouse.warehouse.dbt import run_dbt
+
+    first, moved, data = tmp_path / "first", tmp_path / "moved", tmp_path / "data"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "dbt_project", first / "dbt_project",
+                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    (data / "raw").mkdir(parents=True)
+    run_dbt(["seed", "--select", "fx_rates"], paths=Paths(home=first, data=data))
+    first.rename(moved)
+    out = run_dbt(["seed", "--select", "fx_rates"], paths=Paths(home=moved, data=data))
+    assert {n["name"]: n["status"] for n in out.nodes}["fx_rates"] == "success"
