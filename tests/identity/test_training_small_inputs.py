@@ -41,3 +41,20 @@ def test_a_broken_em_session_falls_back_to_the_next_rule_and_the_model_stays_com
         # every comparison is in the explanations, so the links were scored with the whole model
         assert con.execute("select count(distinct comparison) from identity.probabilistic_link_explanations"
                            ).fetchone()[0] == 9
+
+
+def test_a_crm_too_small_for_em_builds_with_deterministic_links_only(tmp_path):
+    """A pilot CRM of a few hundred contacts gives EM too little evidence: the build must not fail for the optional
+    probabilistic step. It says why matching was skipped, links nothing probabilistically and builds the profiles."""
+    from segwarehouse.warehouse.build import build
+
+    tiny = GeneratorConfig(users=300, days=14, seed=42, events_per_user=5)  # seed 1 happens to give EM enough
+    paths = Paths(home=Path(__file__).resolve().parents[2], data=tmp_path / "data")
+    generate(tiny, paths.raw, paths.truth)
+    out = build(tiny.start_date + timedelta(days=tiny.days - 2), paths)
+    assert out["matching"]["mode"] == "skipped"
+    assert "broke down" in out["matching"]["reason"]
+    assert not (paths.models / "identity").exists() or not any((paths.models / "identity").iterdir())
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from identity.probabilistic_links").fetchone()[0] == 0
+        assert con.execute("select count(*) from main.dim_user_profile").fetchone()[0] > 200

@@ -24,7 +24,7 @@ from segwarehouse.warehouse.identity.match_input import build_match_input
 from segwarehouse.warehouse.identity.schema import EXPLANATIONS, INPUT, LINKS, RUNS, SCORES, ensure_schema
 from segwarehouse.warehouse.identity.settings import MODEL_COLUMNS, VETO_SQL
 from segwarehouse.warehouse.identity.splink_run import linker_for
-from segwarehouse.warehouse.identity.training import NotEnoughContacts, train_model
+from segwarehouse.warehouse.identity.training import NotEnoughContacts, TrainingFailed, train_model
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,10 @@ def match_contacts(paths: Paths, day: date | None = None, *, full: bool = False,
         if model is None:
             try:
                 model = train_model(con, _NOW, paths.models)
-            except NotEnoughContacts as exc:
+            except (NotEnoughContacts, TrainingFailed) as exc:
+                # too few contacts, or too little evidence among them for EM (a small CRM): the build goes on with
+                # the deterministic links, and the next build tries again; `segwarehouse identity-train` still
+                # raises TrainingFailed, as someone asked for a model
                 log.warning("probabilistic matching skipped: %s", exc)
                 con.execute(f"delete from {LINKS}")
                 con.execute(f"delete from {EXPLANATIONS}")
